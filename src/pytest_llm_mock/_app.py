@@ -1,0 +1,121 @@
+"""The Starlette app: a route table over `MockState`. Thin on purpose: it moves bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._openai import dumps, error_object
+from ._state import HttpRequest, MockState, Reply
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+SERVED = (
+    "POST /v1/chat/completions",
+    "GET /v1/models",
+    "GET /v1/models/{model}",
+    "GET /health",
+    "GET /",
+)
+
+
+def create_app(state: MockState) -> Starlette:
+    """One app per server; every route answers through `state`."""
+
+    def guarded(handler: Callable[[HttpRequest, Request], Reply]) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            http = HttpRequest(
+                request.method, request.url.path, request.headers.items(), await request.body()
+            )
+            try:
+                reply = handler(http, request)
+            except Exception as exc:
+                # Never swallowed: the test that caused it fails with this traceback.
+                state.errors.append(exc)
+                state.record(http, 500, miss=f"the mock server raised {exc!r}")
+                error = error_object(
+                    f"pytest-llm-mock raised {type(exc).__name__}: {exc}", "server_error"
+                )
+                reply = Reply(500, dumps(error))
+            return _response(reply)
+
+        return endpoint
+
+    def chat(http: HttpRequest, _: Request) -> Reply:
+        return state.chat(http)
+
+    def models(http: HttpRequest, _: Request) -> Reply:
+        return state.models(http)
+
+    def model(http: HttpRequest, request: Request) -> Reply:
+        return state.model(http, str(request.path_params["model"]))
+
+    def health(http: HttpRequest, _: Request) -> Reply:
+        state.record(http, 200)
+        return Reply(200, dumps({"status": "ok"}))
+
+    def root(http: HttpRequest, _: Request) -> Reply:
+        state.record(http, 200)
+        return Reply(200, dumps(_summary(state)))
+
+    routes = []
+    for prefix in ("/v1", ""):
+        routes += [
+            Route(f"{prefix}/chat/completions", guarded(chat), methods=["POST"]),
+            Route(f"{prefix}/models", guarded(models), methods=["GET"]),
+            Route(f"{prefix}/models/{{model:path}}", guarded(model), methods=["GET"]),
+        ]
+    routes += [
+        Route("/health", guarded(health), methods=["GET"]),
+        Route("/", guarded(root), methods=["GET"]),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        http = HttpRequest(request.method, request.url.path, request.headers.items(), b"")
+        served = "; ".join(SERVED)
+        if exc.status_code == 405:
+            message = (
+                f"{request.method} is not allowed on {request.url.path}. "
+                f"pytest-llm-mock serves: {served}."
+            )
+            error = error_object(message, "invalid_request_error", code="method_not_allowed")
+        else:
+            message = (
+                f"Unknown route: {request.method} {request.url.path}. "
+                f"pytest-llm-mock serves: {served}."
+            )
+            error = error_object(message, "invalid_request_error", code="unknown_url")
+        state.record(http, exc.status_code, miss=message)
+        return _response(Reply(exc.status_code, dumps(error), tuple((exc.headers or {}).items())))
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+
+
+def _response(reply: Reply) -> Response:
+    return Response(
+        reply.body,
+        status_code=reply.status,
+        headers=dict(reply.headers),
+        media_type="application/json",
+    )
+
+
+def _summary(state: MockState) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {
+        "name": "pytest-llm-mock",
+        "version": version("pytest-llm-mock"),
+        "collection": state.collection.describe(),
+        "examples": len(state.collection.examples),
+        "match": state.strategy.name,
+        "requests": len(state.journal),
+        "routes": list(SERVED),
+    }

@@ -1,0 +1,104 @@
+"""Misses that explain themselves: the closest examples and where each first differs.
+
+Only runs when nothing matched, so it may look at every example; the similarity is cheap
+(equal leading items, then the common prefix of the first differing text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._collection import Collection, Example
+from ._journal import shorten
+from ._matching import Strategy, View
+from ._request import ChatRequest
+
+CLOSEST = 3
+_CONTEXT_BEFORE = 30
+_CONTEXT_AFTER = 40
+
+
+def explain_miss(
+    request: ChatRequest,
+    strategy: Strategy,
+    collection: Collection,
+    examples: Sequence[Example],
+) -> str:
+    """The full text of a miss: what arrived, the closest examples and their first difference."""
+    received = strategy.view(request)
+    lines = [
+        f"No example in {collection.describe()} matches this request "
+        f"(strategy: {strategy.name}, model: {request.model}).",
+    ]
+    if not received:
+        lines.append(f"The request has no key under the {strategy.name!r} strategy.")
+    ranked = sorted(
+        (e for e in examples if e.request is not None),
+        key=lambda e: _score(received, strategy.view(e.request)) if e.request else (0, 0, 0),
+        reverse=True,
+    )[:CLOSEST]
+    if not ranked:
+        lines.append("The collection has no chat-completion examples to compare with.")
+    for rank, example in enumerate(ranked, start=1):
+        assert example.request is not None
+        lines.append(f"Closest example {rank}: {example.name!r} of item {example.item_path!r}")
+        expected = strategy.view(example.request)
+        lines.extend("    " + line for line in first_difference(expected, received))
+    lines.append(
+        "Add or edit an example in the collection with this request's messages, or answer it "
+        "from the test with llm_mock_server.add_response(...)."
+    )
+    return "\n".join(lines)
+
+
+def _score(received: View, expected: View) -> tuple[int, int, int]:
+    equal = 0
+    for (_, want), (_, got) in zip(expected, received, strict=False):
+        if want != got:
+            return (equal, _common_prefix(want, got), -abs(len(expected) - len(received)))
+        equal += 1
+    return (equal, 0, -abs(len(expected) - len(received)))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def first_difference(expected: View, received: View) -> list[str]:
+    """Lines that show where `received` first departs from `expected`."""
+    for (label, want), (got_label, got) in zip(expected, received, strict=False):
+        if label != got_label:
+            return [f"expected {label}, received {got_label}", *_texts(want, got)]
+        if want != got:
+            return [f"first difference in {label}:", *_texts(want, got)]
+    if len(expected) > len(received):
+        label, want = expected[len(received)]
+        return [f"the request ends before {label}: {shorten(want, 70)!r}"]
+    if len(received) > len(expected):
+        label, got = received[len(expected)]
+        return [f"the request has an extra {label}: {shorten(got, 70)!r}"]
+    return ["the keys are equal; the example is not reachable with this strategy"]
+
+
+def _texts(want: str, got: str) -> list[str]:
+    at = _common_prefix(want, got)
+    start = max(0, at - _CONTEXT_BEFORE)
+    lead = "…" if start else ""
+
+    def window(text: str) -> str:
+        end = at + _CONTEXT_AFTER
+        tail = "…" if len(text) > end else ""
+        return f"{lead}{text[start:end]}{tail}"
+
+    shown_want, shown_got = window(want), window(got)
+    caret = " " * (len(lead) + at - start)
+    return [
+        f"  expected: {shown_want}",
+        f"  received: {shown_got}",
+        f"            {caret}^ (character {at})",
+    ]

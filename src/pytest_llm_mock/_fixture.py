@@ -1,0 +1,305 @@
+"""`LLMMockServer`: the object tests get, also usable without pytest as a context manager."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._collection import Collection, canonical_path, empty_collection, load_cached
+from ._journal import RecordedRequest
+from ._matching import Strategy, resolve_strategy
+from ._request import ChatRequest, normalize_text
+from ._responses import ToolCallSpec, build_added_response
+from ._state import MockState
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI, OpenAI
+    from typing_extensions import Self
+
+    from ._server import ServerThread
+
+MatchSpec = str | Strategy | Callable[[ChatRequest], Hashable]
+CollectionSpec = str | os.PathLike[str] | Collection | None
+
+API_KEY = "test-key"
+_CRITERIA = ("model", "last_user_message", "contains", "example", "path", "stream")
+
+
+class LLMMockServer:
+    """A deterministic OpenAI-compatible server answering from a Postman collection.
+
+    In pytest, use the `llm_mock_server` fixture. Elsewhere::
+
+        with LLMMockServer("collection.json") as mock:
+            client = mock.openai_client()
+    """
+
+    def __init__(
+        self,
+        collection: CollectionSpec = None,
+        *,
+        match: MatchSpec = "conversation",
+        strict: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.strict = strict
+        self._state = MockState()
+        self._host = host
+        self._port = port
+        self._thread: ServerThread | None = None
+        self._clients: list[Any] = []
+        self.use(collection, match=match)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start serving on 127.0.0.1 (an ephemeral port unless one was given)."""
+        if self._thread is None:
+            from ._app import create_app
+            from ._server import ServerThread
+
+            self._thread = ServerThread(create_app(self._state), host=self._host, port=self._port)
+        if not self._thread.running:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the clients this object made, then stop the server."""
+        self._close_clients()
+        if self._thread is not None:
+            self._thread.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None and self.strict:
+                self.check()
+        finally:
+            self.stop()
+
+    # -- where it is ----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:PORT`, the server's root."""
+        if self._thread is None or not self._thread.running:
+            raise RuntimeError("the server is not running; call start() or use it in a with block")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._thread.port}"
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT/v1`, for any OpenAI-compatible client."""
+        return self.url + "/v1"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables that point an OpenAI SDK client at this server."""
+        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": API_KEY}
+
+    # -- what it serves ---------------------------------------------------------------------
+
+    @property
+    def collection(self) -> Collection:
+        return self._state.collection
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._state.strategy
+
+    def use(self, collection: CollectionSpec = None, *, match: MatchSpec = "conversation") -> None:
+        """Serve another collection (a path or a loaded `Collection`) with a match strategy."""
+        if collection is None:
+            loaded = empty_collection()
+        elif isinstance(collection, Collection):
+            loaded = collection
+        else:
+            loaded = load_cached(Path(collection))
+        self._state.use(loaded, resolve_strategy(match))
+
+    def add_response(
+        self,
+        content: str | None = None,
+        *,
+        tool_calls: Sequence[ToolCallSpec] | None = None,
+        last_user_message: str | None = None,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        contains: str | None = None,
+        model: str | None = None,
+        status: int = 200,
+        body: Mapping[str, Any] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Answer requests that meet every given criterion, before the collection is asked.
+
+        Responses are tried in the order added; `times=None` answers without limit.
+        """
+        self._state.add(
+            lambda number: build_added_response(
+                number,
+                content=content,
+                tool_calls=tool_calls,
+                last_user_message=last_user_message,
+                messages=messages,
+                contains=contains,
+                model=model,
+                status=status,
+                body=body,
+                headers=headers,
+                times=times,
+            )
+        )
+
+    # -- what it received ---------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The requests received since the last reset (in pytest: this test's), oldest first."""
+        return self._state.journal.snapshot()
+
+    @property
+    def last_request(self) -> RecordedRequest | None:
+        requests = self.requests
+        return requests[-1] if requests else None
+
+    @property
+    def unmatched(self) -> list[RecordedRequest]:
+        """The requests that nothing answered."""
+        return [r for r in self.requests if r.miss is not None]
+
+    def assert_called(self, **criteria: Any) -> None:
+        """At least one request met every criterion."""
+        if not self._matching(criteria):
+            raise AssertionError(self._call_report("at least one request", criteria))
+
+    def assert_called_once(self, **criteria: Any) -> None:
+        self.assert_call_count(1, **criteria)
+
+    def assert_not_called(self, **criteria: Any) -> None:
+        self.assert_call_count(0, **criteria)
+
+    def assert_call_count(self, count: int, **criteria: Any) -> None:
+        found = self._matching(criteria)
+        if len(found) != count:
+            wanted = f"{count} request{'s' if count != 1 else ''}"
+            raise AssertionError(self._call_report(wanted, criteria, len(found)))
+
+    def _matching(self, criteria: Mapping[str, Any]) -> list[RecordedRequest]:
+        unknown = sorted(set(criteria) - set(_CRITERIA))
+        if unknown:
+            raise TypeError(
+                f"unknown criteria {unknown}; valid criteria are: {', '.join(_CRITERIA)}"
+            )
+        return [r for r in self.requests if _meets(r, criteria)]
+
+    def _call_report(self, wanted: str, criteria: Mapping[str, Any], got: int = 0) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in criteria.items()) or "any"
+        lines = [f"expected {wanted} matching {shown}; found {got}.", *self._request_lines()]
+        return "\n".join(lines)
+
+    def _request_lines(self) -> list[str]:
+        requests = self.requests
+        if not requests:
+            return ["The server received no requests."]
+        lines = [f"Requests received ({len(requests)}):"]
+        lines += [f"  {i}. {r.describe()}" for i, r in enumerate(requests, start=1)]
+        return lines
+
+    # -- verdict ---------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise `AssertionError` for errors in the server, unmatched requests, and responses
+        added with `times` that were not used up."""
+        failure = self.failures()
+        if failure is not None:
+            raise AssertionError(failure)
+
+    def failures(self) -> str | None:
+        """The text `check()` would raise, or `None` when all is well."""
+        sections = []
+        for error in list(self._state.errors):
+            trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            sections.append(f"pytest-llm-mock raised an error while answering:\n{trace}")
+        unmatched = self.unmatched
+        if unmatched:
+            lines = [f"{len(unmatched)} request(s) were not answered by any example:"]
+            for number, request in enumerate(unmatched, start=1):
+                lines.append(f"{number}. {request.method} {request.path}")
+                lines += ["   " + line for line in (request.miss or "").splitlines()]
+            sections.append("\n".join(lines))
+        pending = [r for r in self._state.responses if r.times is not None and not r.exhausted]
+        if pending:
+            lines = ["responses added with times= were not used up:"]
+            lines += [f"  {r.describe()}: used {r.used} of {r.times}" for r in pending]
+            sections.append("\n".join(lines))
+        return "\n\n".join(sections) if sections else None
+
+    def reset(self) -> None:
+        """Forget requests, sequence counters, added responses and errors."""
+        self._state.reset()
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def openai_client(self, **kwargs: Any) -> OpenAI:
+        """An `openai.OpenAI` client pointed at this server (closed when the server stops)."""
+        from openai import OpenAI
+
+        client = OpenAI(**{"base_url": self.base_url, "api_key": API_KEY, **kwargs})
+        self._clients.append(client)
+        return client
+
+    def async_openai_client(self, **kwargs: Any) -> AsyncOpenAI:
+        """An `openai.AsyncOpenAI` client pointed at this server."""
+        from openai import AsyncOpenAI
+
+        client = AsyncOpenAI(**{"base_url": self.base_url, "api_key": API_KEY, **kwargs})
+        self._clients.append(client)
+        return client
+
+    def _close_clients(self) -> None:
+        clients, self._clients = self._clients, []
+        for client in clients:
+            # The async client's transport closes with its pool; closing the sync side
+            # of either frees the sockets without needing an event loop.
+            close = getattr(client, "close", None)
+            if callable(close) and not _is_coroutine_function(close):
+                close()
+
+
+def _is_coroutine_function(function: object) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(function)
+
+
+def _meets(request: RecordedRequest, criteria: Mapping[str, Any]) -> bool:
+    for name, wanted in criteria.items():
+        if name == "model" and request.model != wanted:
+            return False
+        if name == "last_user_message" and request.last_user_message != normalize_text(wanted):
+            return False
+        if name == "contains" and normalize_text(wanted) not in request.text():
+            return False
+        if name == "example" and not (
+            request.example == wanted
+            or (request.answered_by is not None and request.answered_by.is_named(wanted))
+        ):
+            return False
+        if name == "path" and canonical_path(request.path) != canonical_path(wanted):
+            return False
+        if name == "stream" and request.stream != wanted:
+            return False
+    return True

@@ -1,0 +1,103 @@
+"""The journal: every request the server received, in arrival order, thread-safe."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._collection import Example
+
+# Header values that are credentials never reach the journal, reports or recordings.
+REDACTED_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the server received, as the test made it.
+
+    `example` names the example that answered (`Folder/Item/Example`), or is `None` when
+    nothing did; `miss` then says why.
+    """
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    json: Any
+    model: str | None
+    messages: Sequence[Mapping[str, Any]]
+    stream: bool
+    last_user_message: str | None
+    example: str | None
+    status: int
+    miss: str | None = None
+    answered_by: Example | None = field(default=None, repr=False, compare=False)
+
+    def text(self) -> str:
+        """The texts of all messages, whitespace-normalised, one per line."""
+        lines = []
+        for message in self.messages:
+            content = message.get("content") if isinstance(message, Mapping) else None
+            if isinstance(content, list):
+                content = " ".join(
+                    str(p.get("text", "")) for p in content if isinstance(p, Mapping)
+                )
+            if isinstance(content, str):
+                lines.append(" ".join(content.split()))
+        return "\n".join(lines)
+
+    def describe(self) -> str:
+        """One line for reports: `POST /v1/chat/completions model=x user='...' -> example`."""
+        parts = [self.method, self.path]
+        if self.model is not None:
+            parts.append(f"model={self.model}")
+        if self.stream:
+            parts.append("stream")
+        if self.last_user_message is not None:
+            parts.append(f"user={shorten(self.last_user_message, 60)!r}")
+        parts.append(f"-> {self.status}")
+        if self.example is not None:
+            parts.append(self.example)
+        elif self.miss is not None:
+            parts.append("(not answered)")
+        return " ".join(parts)
+
+
+def redact(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Headers as a lowercase dict, credentials replaced."""
+    out: dict[str, str] = {}
+    for key, value in headers:
+        name = key.lower()
+        shown = REDACTED if name in REDACTED_HEADERS else value
+        out[name] = f"{out[name]}, {shown}" if name in out else shown
+    return out
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class Journal:
+    """Recorded requests, appended from the server thread, read from the test."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[RecordedRequest] = []
+
+    def append(self, entry: RecordedRequest) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def snapshot(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,98 @@
+"""Which collection, strategy and strictness a test gets, from its marker, the command line,
+the ini file and the rootdir, in that order (design.md, "Names")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._collection import Collection, CollectionError, empty_collection, load_cached
+from ._fixture import MatchSpec
+from ._matching import Strategy, resolve_strategy
+
+MARKER = "llm_collection"
+_MARKER_KWARGS = ("match", "strict")
+
+
+@dataclass(frozen=True)
+class Settings:
+    collection: Collection
+    strategy: Strategy
+    strict: bool
+
+
+def settings_for(item: pytest.Item) -> Settings:
+    """Resolve and load what `item` is served. Raises `pytest.UsageError` naming the source."""
+    config = item.config
+    marker = item.get_closest_marker(MARKER)
+    path, match, strict = None, None, None
+    if marker is not None:
+        path, match, strict = _marker_arguments(item, marker)
+    collection = _collection(item, path)
+    if match is None:
+        match = config.getoption("llm_match") or config.getini("llm_match") or "conversation"
+    if strict is None:
+        strict = False if config.getoption("llm_lenient") else bool(config.getini("llm_strict"))
+    return Settings(collection, strategy(match, _match_source(item, marker)), strict)
+
+
+def strategy(match: MatchSpec, source: str) -> Strategy:
+    try:
+        return resolve_strategy(match)
+    except ValueError as exc:
+        raise pytest.UsageError(f"pytest-llm-mock: {source}: {exc}") from None
+
+
+def _match_source(item: pytest.Item, marker: pytest.Mark | None) -> str:
+    if marker is not None and "match" in marker.kwargs:
+        return f"llm_collection marker of {item.nodeid}"
+    if item.config.getoption("llm_match"):
+        return "--llm-match"
+    return "ini option llm_match"
+
+
+def _marker_arguments(
+    item: pytest.Item, marker: pytest.Mark
+) -> tuple[Path | None, Any, bool | None]:
+    where = f"llm_collection marker of {item.nodeid}"
+    unknown = sorted(set(marker.kwargs) - set(_MARKER_KWARGS) - {"path"})
+    if unknown or len(marker.args) > 1:
+        raise pytest.UsageError(
+            f"pytest-llm-mock: {where}: expected llm_collection(path, *, match=None, "
+            f"strict=None), got args={marker.args!r} kwargs={marker.kwargs!r}"
+        )
+    raw = marker.args[0] if marker.args else marker.kwargs.get("path")
+    strict = marker.kwargs.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise pytest.UsageError(f"pytest-llm-mock: {where}: strict must be True, False or None")
+    path = None
+    if raw is not None:
+        path = item.path.parent / Path(raw)
+    return path, marker.kwargs.get("match"), strict
+
+
+def _collection(item: pytest.Item, marker_path: Path | None) -> Collection:
+    config = item.config
+    if marker_path is not None:
+        return _load(marker_path, f"llm_collection marker of {item.nodeid}")
+    flag = config.getoption("llm_collection")
+    if flag:
+        return _load(config.invocation_params.dir / flag, "--llm-collection")
+    ini = config.getini("llm_collection")
+    if ini:
+        base = config.inipath.parent if config.inipath is not None else config.rootpath
+        return _load(base / ini, f"ini option llm_collection in {config.inipath or 'the ini file'}")
+    default = config.rootpath / "collection.json"
+    if default.is_file():
+        return _load(default, "collection.json in the rootdir")
+    return empty_collection()
+
+
+def _load(path: Path, source: str) -> Collection:
+    try:
+        return load_cached(path)
+    except CollectionError as exc:
+        raise pytest.UsageError(f"pytest-llm-mock: collection from {source}: {exc}") from None

@@ -1,0 +1,142 @@
+"""uvicorn in a background thread: a fast start that waits on readiness, a fast stop.
+
+Stock uvicorn polls for shutdown every 100 ms and sleeps another 100 ms while closing, which
+a test suite pays on every stop. Here the main loop waits on an event set from the caller's
+thread, and shutdown waits only as long as open connections need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
+
+_CLOSE_POLL = 0.001  # seconds between checks for connections still finishing a response
+_GRACE = 5.0  # seconds an in-flight response may take to finish when the server stops
+
+
+class ServerThread:
+    """An ASGI app served by uvicorn on a socket bound here, in a daemon thread."""
+
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.host = host
+        self.requested_port = port
+        self.port = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Bind, start serving, and return once the server accepts connections."""
+        import uvicorn
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.requested_port))
+            sock.listen(2048)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            ws="none",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            date_header=False,
+        )
+        server = uvicorn.Server(config)
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(server, sock),
+            name=f"pytest-llm-mock {self.host}:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError(f"pytest-llm-mock: the server did not start within {timeout} s")
+        error = self._startup_error()
+        if error is not None:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError("pytest-llm-mock: the server failed to start") from error
+
+    def _startup_error(self) -> BaseException | None:
+        """What the server thread reported, read after it signalled readiness."""
+        return self._error
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, let in-flight responses finish, and join the thread."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None or loop is None or stop is None:
+            return
+        # The loop may close between the check and the call: then it has stopped anyway.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout)
+        if thread.is_alive():
+            raise RuntimeError(f"pytest-llm-mock: the server did not stop within {timeout} s")
+        self._thread = self._loop = self._stop = None
+
+    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        factory = server.config.get_loop_factory()
+        loop = factory() if factory is not None else asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(server, sock))
+        finally:
+            sock.close()
+            loop.close()
+
+    async def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            server.config.load()
+            server.lifespan = server.config.lifespan_class(server.config)
+            await server.startup(sockets=[sock])
+        except BaseException as exc:  # reported to the thread that called start()
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await _shutdown(server)
+
+
+async def _shutdown(server: uvicorn.Server) -> None:
+    for listener in server.servers:
+        listener.close()
+    # Idle keep-alive connections close at once; busy ones close after their response.
+    for connection in list(server.server_state.connections):
+        connection.shutdown()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _GRACE
+    while server.server_state.connections and loop.time() < deadline:
+        await asyncio.sleep(_CLOSE_POLL)
+    for connection in list(server.server_state.connections):
+        connection.transport.abort()  # still busy after the grace period
+    for task in list(server.server_state.tasks):
+        task.cancel()
+    for listener in server.servers:
+        await listener.wait_closed()

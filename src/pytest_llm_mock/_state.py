@@ -1,0 +1,254 @@
+"""What the server knows between requests: the active collection, responses added from
+Python, sequence counters and the journal. It decides every answer; the app only carries
+bytes in and out.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from ._collection import Collection, Example, empty_collection
+from ._explain import explain_miss
+from ._journal import Journal, RecordedRequest, redact
+from ._matching import CONVERSATION, Index, Strategy
+from ._openai import answer_body, digest, dumps, error_object, model_object, models_list
+from ._request import ChatRequest, RequestError, parse_chat_request
+from ._responses import AddedResponse
+
+Headers = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """The parts of an HTTP request the state needs, independent of the web framework."""
+
+    method: str
+    path: str
+    headers: Headers
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class MockState:
+    """The mutable side of the server. Requests arrive on the server thread; the test
+    thread reads the journal and switches collections between tests."""
+
+    def __init__(self) -> None:
+        self.journal = Journal()
+        self.errors: list[BaseException] = []
+        self.responses: list[AddedResponse] = []
+        self._lock = threading.Lock()
+        self._counters: dict[Hashable, int] = {}
+        self._indexes: dict[tuple[Collection, Hashable], Index] = {}
+        self._added = 0
+        self.collection = empty_collection()
+        self.strategy = CONVERSATION
+        self.index = self._index_for(self.collection, self.strategy)
+
+    def use(self, collection: Collection, strategy: Strategy) -> None:
+        """Serve `collection` matched by `strategy`; the index is built once per pair."""
+        index = self._index_for(collection, strategy)
+        with self._lock:
+            self.collection, self.strategy, self.index = collection, strategy, index
+
+    def _index_for(self, collection: Collection, strategy: Strategy) -> Index:
+        cache_key = (collection, strategy.cache_key)
+        index = self._indexes.get(cache_key)
+        if index is None:
+            index = self._indexes[cache_key] = Index.build(collection.examples, strategy)
+        return index
+
+    def reset(self) -> None:
+        with self._lock:
+            self.journal.clear()
+            self.responses.clear()
+            self._counters.clear()
+            self.errors.clear()
+            self._added = 0
+
+    def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
+        """Add a response built by `build(number)`; numbers count from 1 in each test."""
+        with self._lock:
+            self._added += 1
+            response = build(self._added)
+            self.responses.append(response)
+        return response
+
+    # -- chat completions ---------------------------------------------------------------
+
+    def chat(self, http: HttpRequest) -> Reply:
+        if not http.body.strip():
+            return self._reject(http, None, 400, _json_error("the request has no body"))
+        try:
+            decoded = json.loads(http.body)
+        except ValueError as exc:
+            return self._reject(http, None, 400, _json_error(str(exc)))
+        try:
+            request = parse_chat_request(decoded)
+        except RequestError as exc:
+            error = error_object(
+                exc.message, "invalid_request_error", param=exc.param, code=exc.code
+            )
+            return self._reject(http, decoded, 400, error)
+        with self._lock:
+            return self._answer(http, request)
+
+    def _answer(self, http: HttpRequest, request: ChatRequest) -> Reply:
+        for response in self.responses:
+            if response.matches(request):
+                response.used += 1
+                return self._reply(http, request, response.name, None, response)
+        key = self.strategy.key(request)
+        candidates = self.index.lookup(key, request.model) if key is not None else None
+        if candidates is None:
+            return self._miss(http, request)
+        position = self._counters.get(candidates.sequence, 0)
+        self._counters[candidates.sequence] = position + 1
+        example = candidates.examples[min(position, len(candidates.examples) - 1)]
+        return self._reply(http, request, example.full_name, example, None)
+
+    def _reply(
+        self,
+        http: HttpRequest,
+        request: ChatRequest,
+        name: str,
+        example: Example | None,
+        added: AddedResponse | None,
+    ) -> Reply:
+        source = example or added
+        assert source is not None
+        seed = example.uid if example is not None else f"{name}/{self.collection.name}"
+        status = source.status
+        body = dumps(answer_body(source.answer, status, seed=seed, request=request))
+        headers = [
+            *source.headers,
+            (
+                "x-request-id",
+                "req_" + digest(seed, http.path, http.body.decode("utf-8", "replace"))[:32],
+            ),
+            ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
+        ]
+        self._record(http, request, status, name, example)
+        return Reply(status, body, _dedupe(headers))
+
+    def _miss(self, http: HttpRequest, request: ChatRequest) -> Reply:
+        text = explain_miss(request, self.strategy, self.collection, self.index.keyed_examples())
+        error = error_object(text, "invalid_request_error", code="llm_mock_no_match")
+        self._record(http, request, 404, None, None, miss=text)
+        return Reply(404, dumps(error), (("x-should-retry", "false"),))
+
+    def _reject(self, http: HttpRequest, decoded: object, status: int, error: object) -> Reply:
+        self.record(http, status, decoded)
+        return Reply(status, dumps(error))
+
+    # -- the other routes ---------------------------------------------------------------
+
+    def model_ids(self) -> list[str]:
+        """The collection's models, then added responses' models, then models requested."""
+        ids = dict.fromkeys(self.collection.models)
+        ids.update(dict.fromkeys(r.model for r in self.responses if r.model is not None))
+        ids.update(dict.fromkeys(r.model for r in self.journal.snapshot() if r.model))
+        return [m for m in ids if m is not None]
+
+    def models(self, http: HttpRequest) -> Reply:
+        self.record(http, 200)
+        return Reply(200, dumps(models_list(self.model_ids())))
+
+    def model(self, http: HttpRequest, model_id: str) -> Reply:
+        if model_id in self.model_ids():
+            self.record(http, 200)
+            return Reply(200, dumps(model_object(model_id)))
+        error = error_object(
+            f"The model `{model_id}` does not exist or you do not have access to it.",
+            "invalid_request_error",
+            code="model_not_found",
+        )
+        self.record(http, 404)
+        return Reply(404, dumps(error))
+
+    def record(
+        self, http: HttpRequest, status: int, decoded: object = None, *, miss: str | None = None
+    ) -> None:
+        """Journal a request that no example answers by design (models, health, errors)."""
+        self.journal.append(_recorded(http, decoded, status=status, miss=miss))
+
+    def _record(
+        self,
+        http: HttpRequest,
+        request: ChatRequest,
+        status: int,
+        name: str | None,
+        example: Example | None,
+        *,
+        miss: str | None = None,
+    ) -> None:
+        self.journal.append(
+            _recorded(
+                http,
+                request.body,
+                request=request,
+                status=status,
+                name=name,
+                example=example,
+                miss=miss,
+            )
+        )
+
+
+def _recorded(
+    http: HttpRequest,
+    decoded: object,
+    *,
+    status: int,
+    request: ChatRequest | None = None,
+    name: str | None = None,
+    example: Example | None = None,
+    miss: str | None = None,
+) -> RecordedRequest:
+    body: Any = decoded
+    messages = body.get("messages") if isinstance(body, dict) else None
+    model = body.get("model") if isinstance(body, dict) else None
+    return RecordedRequest(
+        method=http.method,
+        path=http.path,
+        headers=redact(http.headers),
+        json=body,
+        model=model if isinstance(model, str) else None,
+        messages=messages if isinstance(messages, list) else [],
+        stream=request.stream if request is not None else False,
+        last_user_message=request.last_user_message if request is not None else None,
+        example=name,
+        status=status,
+        miss=miss,
+        answered_by=example,
+    )
+
+
+def _json_error(detail: str) -> dict[str, Any]:
+    return error_object(
+        "We could not parse the JSON body of your request: "
+        f"{detail}. The API expects a JSON object with 'model' and 'messages'.",
+        "invalid_request_error",
+    )
+
+
+def _dedupe(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Keep the first value of each header name: recorded headers win over built ones."""
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for key, value in headers:
+        if key.lower() not in seen:
+            seen.add(key.lower())
+            out.append((key, value))
+    return tuple(out)

@@ -1,0 +1,79 @@
+"""The `pytest-llm-mock` command: `serve` runs the mock server standalone."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._collection import CollectionError, default_collection_path, load_collection
+from ._fixture import LLMMockServer
+from ._matching import STRATEGY_NAMES, resolve_strategy
+
+USAGE_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pytest-llm-mock",
+        description="A deterministic OpenAI-compatible server answering from a Postman collection.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve a collection over HTTP until interrupted")
+    serve.add_argument(
+        "collection",
+        nargs="?",
+        help="Postman collection (default: ./collection.json, else the embedded default)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
+    serve.add_argument(
+        "--match",
+        default="conversation",
+        help=f"match strategy: {', '.join(STRATEGY_NAMES)} (default conversation)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    return _serve(parser, args)
+
+
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    path = Path(args.collection) if args.collection else Path("collection.json")
+    if args.collection is None and not path.is_file():
+        path = default_collection_path()
+    try:
+        collection = load_collection(path)
+        strategy = resolve_strategy(args.match)
+    except (CollectionError, ValueError) as exc:
+        parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
+    server = LLMMockServer(collection, match=strategy, host=args.host, port=args.port, strict=False)
+    try:
+        server.start()
+    except OSError as exc:
+        parser.exit(
+            USAGE_ERROR,
+            f"pytest-llm-mock: error: cannot listen on {args.host}:{args.port}: {exc.strerror}\n",
+        )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    count = len(collection.examples)
+    print(
+        f"pytest-llm-mock serving {collection.describe()} "
+        f"({count} examples, match: {strategy.name})"
+    )
+    print(f"  base_url: {server.base_url}", flush=True)
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        server.stop()
+    print("pytest-llm-mock stopped", file=sys.stderr)
+    return 0

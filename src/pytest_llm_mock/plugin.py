@@ -1,0 +1,122 @@
+"""pytest wiring only: options, the marker, fixtures and hooks. Logic lives in the modules.
+
+Importing this module must cost almost nothing: every pytest run of a project that installs
+the plugin imports it. The server stack loads when a test first asks for the fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from ._fixture import LLMMockServer
+    from ._options import Settings
+
+FIXTURE = "llm_mock_server"
+_SERVER: pytest.StashKey[LLMMockServer] = pytest.StashKey()
+_SETTINGS: pytest.StashKey[Settings] = pytest.StashKey()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llm-mock", "pytest-llm-mock: deterministic OpenAI-compatible server")
+    group.addoption(
+        "--llm-collection",
+        metavar="PATH",
+        help="Postman collection to answer from (relative to the current directory)",
+    )
+    group.addoption(
+        "--llm-match",
+        metavar="STRATEGY",
+        help="match strategy: conversation (default), dialogue, last_user_message, regex:PATTERN",
+    )
+    group.addoption(
+        "--llm-lenient",
+        action="store_true",
+        help="do not fail tests whose requests no example answered",
+    )
+    parser.addini("llm_collection", "Postman collection to answer from (relative to the ini file)")
+    parser.addini("llm_match", "match strategy (default: conversation)")
+    parser.addini("llm_strict", "fail tests with unmatched requests", type="bool", default=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "llm_collection(path, *, match=None, strict=None): the Postman collection, match "
+        "strategy and strictness of pytest-llm-mock for this test",
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Load every collection the selected tests use, so a broken one stops the run early."""
+    users = [item for item in session.items if FIXTURE in getattr(item, "fixturenames", ())]
+    if not users:
+        return
+    from ._options import settings_for
+
+    for item in users:
+        item.stash[_SETTINGS] = settings_for(item)
+
+
+@pytest.fixture(scope="session")
+def _llm_mock_session() -> Iterator[LLMMockServer]:
+    from ._fixture import LLMMockServer
+
+    server = LLMMockServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def llm_mock_server(
+    request: pytest.FixtureRequest, _llm_mock_session: LLMMockServer
+) -> Iterator[LLMMockServer]:
+    """The mock OpenAI server: `base_url`, the requests this test made, assertion helpers."""
+    from ._options import settings_for
+
+    item = request.node
+    settings = item.stash.get(_SETTINGS, None) or settings_for(item)
+    server = _llm_mock_session
+    server.reset()
+    server.use(settings.collection, match=settings.strategy)
+    server.strict = settings.strict
+    item.stash[_SERVER] = server
+    try:
+        yield server
+    finally:
+        del item.stash[_SERVER]
+        server._close_clients()
+        server.reset()
+
+
+@pytest.fixture
+def llm_mock_env(llm_mock_server: LLMMockServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point clients that read the environment (`OPENAI_BASE_URL`, ...) at the mock server."""
+    env = llm_mock_server.env
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Fail a test whose requests were not all answered, with the explanation."""
+    try:
+        yield
+    except BaseException:
+        server = item.stash.get(_SERVER, None)
+        failures = server.failures() if server is not None else None
+        if failures is not None:
+            item.add_report_section("call", "llm-mock", failures)
+        raise
+    server = item.stash.get(_SERVER, None)
+    if server is not None and server.strict:
+        failures = server.failures()
+        if failures is not None:
+            pytest.fail(f"pytest-llm-mock: {failures}", pytrace=False)

@@ -1,0 +1,430 @@
+"""The pytest plugin, exercised through real pytest runs (`pytester`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from . import postman
+
+QUESTION = "Which collection answers?"
+
+ASKS = f"""
+def ask(server):
+    client = server.openai_client(max_retries=0)
+    completion = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{{"role": "user", "content": {QUESTION!r}}}]
+    )
+    return completion.choices[0].message.content
+"""
+
+
+def answering(path: Path, answer: str) -> Path:
+    """Write a collection at `path` that answers QUESTION with `answer`."""
+    body = postman.chat_body(("user", QUESTION))
+    return postman.write(path, postman.collection(postman.chat_item("which", body, answer)))
+
+
+@pytest.fixture
+def four_sources(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project where a marker, the flag, the ini and the rootdir each name a collection."""
+    tests = pytester.mkpydir("suite")
+    answering(tests / "marked.json", "marker")
+    answering(pytester.path / "flagged.json", "flag")
+    answering(pytester.path / "conf" / "ini.json", "ini")
+    answering(pytester.path / "collection.json", "rootdir")
+    pytester.makeini("[pytest]\nllm_collection = conf/ini.json\n")
+    (tests / "test_sources.py").write_text(
+        ASKS
+        + """
+import pytest
+
+@pytest.mark.llm_collection("marked.json")
+def test_marker(llm_mock_server):
+    assert ask(llm_mock_server) == "marker"
+
+def test_unmarked(llm_mock_server, request):
+    assert ask(llm_mock_server) == request.config.getoption("expected")
+"""
+    )
+    pytester.makeconftest("def pytest_addoption(parser):\n    parser.addoption('--expected')\n")
+    return pytester
+
+
+def test_marker_beats_flag(four_sources: pytest.Pytester) -> None:
+    result = four_sources.runpytest("--llm-collection=flagged.json", "--expected=flag")
+    result.assert_outcomes(passed=2)
+
+
+def test_flag_beats_ini_which_beats_rootdir_collection(four_sources: pytest.Pytester) -> None:
+    four_sources.runpytest("--llm-collection=flagged.json", "--expected=flag").assert_outcomes(
+        passed=2
+    )
+    four_sources.runpytest("--expected=ini").assert_outcomes(passed=2)
+
+
+def test_rootdir_collection_when_nothing_else_is_set(four_sources: pytest.Pytester) -> None:
+    (four_sources.path / "tox.ini").unlink()
+    four_sources.makeini("[pytest]\n")
+    result = four_sources.runpytest("--expected=rootdir")
+    result.assert_outcomes(passed=2)
+
+
+def test_empty_collection_when_there_is_none(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_empty(llm_mock_server):
+            assert llm_mock_server.collection.examples == ()
+            llm_mock_server.add_response("from python")
+            client = llm_mock_server.openai_client()
+            completion = client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "anything"}]
+            )
+            assert completion.choices[0].message.content == "from python"
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_marker_path_is_relative_to_the_test_module(pytester: pytest.Pytester) -> None:
+    answering(pytester.path / "deep" / "down" / "data" / "c.json", "module-relative")
+    pkg = pytester.path / "deep" / "down"
+    (pkg / "test_rel.py").write_text(
+        ASKS
+        + """
+import pytest
+
+@pytest.mark.llm_collection("data/c.json")
+def test_it(llm_mock_server):
+    assert ask(llm_mock_server) == "module-relative"
+"""
+    )
+    pytester.runpytest("deep").assert_outcomes(passed=1)
+
+
+def test_flag_path_is_relative_to_the_invocation_folder(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answering(pytester.path / "work" / "c.json", "invocation-relative")
+    pytester.makeini("[pytest]\n")
+    (pytester.path / "test_flag.py").write_text(
+        ASKS
+        + "\ndef test_it(llm_mock_server):\n"
+        + "    assert ask(llm_mock_server) == 'invocation-relative'\n"
+    )
+    monkeypatch.chdir(pytester.path / "work")
+    result = pytester.runpytest("--llm-collection=c.json", str(pytester.path / "test_flag.py"))
+    result.assert_outcomes(passed=1)
+
+
+def test_ini_path_is_relative_to_the_ini_file(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answering(pytester.path / "colls" / "c.json", "ini-relative")
+    pytester.makeini("[pytest]\nllm_collection = colls/c.json\n")
+    sub = pytester.mkpydir("sub")
+    (sub / "test_ini.py").write_text(
+        ASKS
+        + "\ndef test_it(llm_mock_server):\n    assert ask(llm_mock_server) == 'ini-relative'\n"
+    )
+    monkeypatch.chdir(sub)
+    pytester.runpytest("test_ini.py").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (
+            ["--llm-collection=missing.json"],
+            "",
+            "*pytest-llm-mock: collection from --llm-collection: *missing.json: no such file*",
+        ),
+        (
+            [],
+            "llm_collection = nowhere.json",
+            "*pytest-llm-mock: collection from ini option llm_collection in *: "
+            "*nowhere.json: no such file*",
+        ),
+        (
+            ["--llm-collection=broken.json"],
+            "",
+            "*broken.json: is not valid JSON: Expecting value at line 1 column 11",
+        ),
+        (
+            ["--llm-collection=bad_item.json"],
+            "",
+            "*bad_item.json, item 'Folder/Chat/ex', field 'response[[]0].code': "
+            "expected an HTTP status code (100-599), got 'two hundred'*",
+        ),
+        (
+            ["--llm-match=fuzzy"],
+            "",
+            "*--llm-match: unknown match strategy 'fuzzy'; valid strategies are: conversation, "
+            "dialogue, last_user_message, regex:PATTERN*",
+        ),
+    ],
+    ids=["missing-flag", "missing-ini", "broken-json", "bad-field", "bad-strategy"],
+)
+def test_bad_configuration_is_a_usage_error_naming_it(
+    pytester: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    (pytester.path / "broken.json").write_text('{"item": [} ')
+    bad = postman.collection(
+        postman.folder(
+            "Folder",
+            postman.item("Chat", postman.chat_body(("user", "x")), postman.example("ex", "y")),
+        )
+    )
+    bad["item"][0]["item"][0]["response"][0]["code"] = "two hundred"
+    postman.write(pytester.path / "bad_item.json", bad)
+    pytester.makepyfile("def test_it(llm_mock_server):\n    pass\n")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_a_broken_marker_collection_names_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.llm_collection("nope.json")
+        def test_it(llm_mock_server):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*collection from llm_collection marker of test_a_broken_marker*.py::test_it: "
+            "*nope.json: no such file*"
+        ]
+    )
+
+
+def test_tests_that_do_not_use_the_fixture_never_load_a_collection(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    pytester.runpytest("--llm-collection=missing.json").assert_outcomes(passed=1)
+
+
+UNMATCHED = """
+import openai
+import pytest
+
+def test_typo(llm_mock_server):
+    client = llm_mock_server.openai_client()
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello wrold"}]
+        )
+"""
+
+
+@pytest.fixture
+def hello_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    body = postman.chat_body(("user", "Hello world"))
+    postman.write(
+        pytester.path / "collection.json",
+        postman.collection(postman.folder("Greetings", postman.chat_item("Hello", body, "Hi!"))),
+    )
+    return pytester
+
+
+def test_an_unmatched_request_fails_the_test_with_the_closest_example(
+    hello_project: pytest.Pytester,
+) -> None:
+    hello_project.makepyfile(UNMATCHED)
+    result = hello_project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-llm-mock: 1 request(s) were not answered by any example:",
+            "1. POST /v1/chat/completions",
+            "   No example in *collection.json matches this request (strategy: conversation, "
+            "model: gpt-4o-mini).",
+            "   Closest example 1: 'Hello' of item 'Greetings/Hello'",
+            "       first difference in messages[0] (user):",
+            "         expected: Hello world",
+            "         received: Hello wrold",
+            "                          ^ (character 7)",
+        ],
+        consecutive=True,
+    )
+
+
+def test_lenient_flag_lets_unmatched_requests_pass(hello_project: pytest.Pytester) -> None:
+    hello_project.makepyfile(UNMATCHED)
+    hello_project.runpytest("--llm-lenient").assert_outcomes(passed=1)
+
+
+def test_lenient_ini_and_strict_marker(hello_project: pytest.Pytester) -> None:
+    hello_project.makeini("[pytest]\nllm_strict = false\n")
+    hello_project.makepyfile(
+        UNMATCHED
+        + """
+@pytest.mark.llm_collection("collection.json", strict=True)
+def test_strict_again(llm_mock_server):
+    test_typo(llm_mock_server)
+"""
+    )
+    result = hello_project.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED *::test_strict_again - *"])
+
+
+def test_a_failing_test_shows_its_misses_in_a_report_section(
+    hello_project: pytest.Pytester,
+) -> None:
+    hello_project.makepyfile(
+        """
+        def test_unaware(llm_mock_server):
+            client = llm_mock_server.openai_client(max_retries=0)
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello wrold"}]
+            )
+        """
+    )
+    result = hello_project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*NotFoundError*", "*- Captured llm-mock call -*", "*were not answered by any example*"]
+    )
+
+
+def test_each_test_sees_only_its_own_requests(hello_project: pytest.Pytester) -> None:
+    hello_project.makepyfile(
+        """
+        import pytest
+
+        def ask(server):
+            client = server.openai_client()
+            return client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello world"}]
+            )
+
+        def test_first(llm_mock_server):
+            ask(llm_mock_server)
+            ask(llm_mock_server)
+            llm_mock_server.add_response("added", last_user_message="other")
+            assert len(llm_mock_server.requests) == 2
+            raise RuntimeError("this test fails after its requests")
+
+        def test_second(llm_mock_server):
+            assert llm_mock_server.requests == []
+            llm_mock_server.assert_not_called()
+            ask(llm_mock_server)
+            llm_mock_server.assert_called_once(last_user_message="Hello world")
+            assert llm_mock_server.last_request.example == "Greetings/Hello/Hello"
+            assert llm_mock_server._state.responses == []
+        """
+    )
+    result = hello_project.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+
+
+def test_the_plugin_runs_under_xdist(hello_project: pytest.Pytester) -> None:
+    hello_project.makepyfile(
+        """
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_each(llm_mock_server, n):
+            client = llm_mock_server.openai_client()
+            completion = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello world"}]
+            )
+            assert completion.choices[0].message.content == "Hi!"
+            llm_mock_server.assert_called_once()
+            assert os.environ["PYTEST_XDIST_WORKER"] in ("gw0", "gw1")
+        """
+    )
+    result = hello_project.runpytest_subprocess("-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=6)
+
+
+def test_the_marker_selects_the_strategy(hello_project: pytest.Pytester) -> None:
+    hello_project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.llm_collection("collection.json", match="last_user_message")
+        def test_it(llm_mock_server):
+            client = llm_mock_server.openai_client()
+            completion = client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[
+                    {"role": "system", "content": "a prompt the example does not have"},
+                    {"role": "user", "content": "Hello   world"},
+                ],
+            )
+            assert completion.choices[0].message.content == "Hi!"
+        """
+    )
+    hello_project.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_marker_rejects_unknown_arguments(hello_project: pytest.Pytester) -> None:
+    hello_project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.llm_collection("collection.json", matching="conversation")
+        def test_it(llm_mock_server):
+            pass
+        """
+    )
+    result = hello_project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*expected llm_collection(path, *, match=None, strict=None)*"])
+
+
+def test_llm_mock_env_points_sdk_clients_at_the_server(hello_project: pytest.Pytester) -> None:
+    hello_project.makepyfile(
+        """
+        import openai
+
+        def test_env(llm_mock_env, llm_mock_server):
+            client = openai.OpenAI()
+            completion = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello world"}]
+            )
+            client.close()
+            assert completion.choices[0].message.content == "Hi!"
+            assert llm_mock_env["OPENAI_BASE_URL"] == llm_mock_server.base_url
+        """
+    )
+    hello_project.runpytest().assert_outcomes(passed=1)
+
+
+def test_option_help_lists_the_options(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "*--llm-collection=PATH*",
+            "*--llm-match=STRATEGY*",
+            "*--llm-lenient*",
+            "*llm_strict (bool)*",
+        ]
+    )
+
+
+def test_collection_json_is_read_once_per_session(hello_project: pytest.Pytester) -> None:
+    hello_project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_same_object(llm_mock_server, n):
+            pytest.seen = getattr(pytest, "seen", set()) | {id(llm_mock_server.collection)}
+            assert len(pytest.seen) == 1
+        """
+    )
+    hello_project.runpytest().assert_outcomes(passed=3)
+    assert json.loads((hello_project.path / "collection.json").read_text())["item"]

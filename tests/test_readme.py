@@ -1,0 +1,34 @@
+"""Docs are tests: every Python block of the README stands verbatim in the example it names,
+and the README's set-up commands are the ones CI runs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.startswith("# examples/")])
+def test_readme_blocks_are_taken_from_the_examples(block: str) -> None:
+    first, _, code = block.partition("\n")
+    example = ROOT / first.removeprefix("# ")
+    assert example.is_file(), f"the README names {example}, which does not exist"
+    assert code.strip() in example.read_text(encoding="utf-8")
+
+
+def test_every_runnable_readme_block_names_its_example() -> None:
+    unnamed = [b for b in BLOCKS if not b.startswith("# examples/") and "..." not in b]
+    assert unnamed == []
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    commands = re.findall(r"^python3 -m venv .*$", README, flags=re.MULTILINE)
+    assert len(commands) == 2
+    test_command = commands[1].rsplit(" && ", 1)[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines()

@@ -1,0 +1,92 @@
+"""The server thread: ready when start() returns, gone when stop() returns."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from pytest_llm_mock import LLMMockServer
+from pytest_llm_mock._server import ServerThread
+
+from . import http
+
+
+def server_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("pytest-llm-mock ")]
+
+
+def port_accepts(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_start_returns_once_the_port_accepts_and_stop_closes_it() -> None:
+    before = server_threads()
+    server = LLMMockServer().start()
+    port = int(server.url.rsplit(":", 1)[1])
+    assert port_accepts(port)
+    assert len(server_threads()) == len(before) + 1
+    server.stop()
+    assert not port_accepts(port)
+    assert server_threads() == before
+
+
+def test_stop_closes_idle_keep_alive_connections() -> None:
+    with LLMMockServer() as server:
+        server.add_response("hi")
+        client = server.openai_client()
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+        port = int(server.url.rsplit(":", 1)[1])
+    assert not port_accepts(port)
+    assert not server_threads()
+
+
+def test_two_servers_get_their_own_ephemeral_ports() -> None:
+    with LLMMockServer() as first, LLMMockServer() as second:
+        assert first.url != second.url
+        assert http.request(first.url, "GET", "/health").status == 200
+        assert http.request(second.url, "GET", "/health").status == 200
+
+
+def test_a_stopped_server_starts_again() -> None:
+    server = LLMMockServer()
+    for _ in range(2):
+        server.start()
+        assert http.request(server.url, "GET", "/health").status == 200
+        server.stop()
+    server.stop()  # stopping twice is harmless
+
+
+def test_a_port_in_use_is_an_os_error() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        with pytest.raises(OSError, match="Address already in use"):
+            LLMMockServer(port=taken).start()
+    assert not server_threads()
+
+
+def test_a_failing_app_start_is_reported() -> None:
+    thread = ServerThread(app="no.such:module")  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="the server failed to start") as excinfo:
+        thread.start()
+    assert excinfo.value.__cause__ is not None
+    assert not thread.running
+
+
+def test_no_server_thread_outlives_a_pytest_session(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_uses_it(llm_mock_server):
+            llm_mock_server.add_response("x")
+
+        def test_fails(llm_mock_server):
+            assert False
+        """
+    )
+    before = server_threads()
+    pytester.runpytest().assert_outcomes(passed=1, failed=1)
+    assert server_threads() == before
