@@ -12,13 +12,15 @@ from . import openapi
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
+# Resolved now: some tests change the working folder before the spec is first loaded.
+SPEC = openapi.spec_path()
 DEFAULT_COLLECTION = ROOT / "collection.json"
 
 
 @pytest.fixture(scope="session")
 def validate() -> openapi.Validate:
     """Validate a body against a schema of the official OpenAI spec."""
-    path = openapi.spec_path()
+    path = SPEC
     if path is None:
         pytest.fail(
             f"set {openapi.ENV} to the OpenAI OpenAPI spec "

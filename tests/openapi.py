@@ -18,8 +18,9 @@ Validate = Callable[[str, Any], None]
 
 
 def spec_path() -> Path | None:
+    """The spec's path, resolved against the folder pytest was started in."""
     value = os.environ.get(ENV)
-    return Path(value) if value else None
+    return Path(value).resolve() if value else None
 
 
 def load_validator(path: Path) -> Validate:

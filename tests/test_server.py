@@ -34,13 +34,14 @@ def test_start_returns_once_the_port_accepts_and_stop_closes_it() -> None:
 
 
 def test_stop_closes_idle_keep_alive_connections() -> None:
+    before = server_threads()
     with LLMMockServer() as server:
         server.add_response("hi")
         client = server.openai_client()
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
         port = int(server.url.rsplit(":", 1)[1])
     assert not port_accepts(port)
-    assert not server_threads()
+    assert server_threads() == before
 
 
 def test_two_servers_get_their_own_ephemeral_ports() -> None:
@@ -60,13 +61,14 @@ def test_a_stopped_server_starts_again() -> None:
 
 
 def test_a_port_in_use_is_an_os_error() -> None:
+    before = server_threads()
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
         with pytest.raises(OSError, match="Address already in use"):
             LLMMockServer(port=taken).start()
-    assert not server_threads()
+    assert server_threads() == before
 
 
 def test_a_failing_app_start_is_reported() -> None:
