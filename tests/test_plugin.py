@@ -403,6 +403,36 @@ def test_llm_mock_env_points_sdk_clients_at_the_server(hello_project: pytest.Pyt
     hello_project.runpytest().assert_outcomes(passed=1)
 
 
+def test_helper_clients_leave_nothing_open_for_the_next_test(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    pytester.makepyfile(
+        """
+        import asyncio
+        import gc
+
+        def test_clients_left_open(llm_mock_server):
+            llm_mock_server.add_response("hi")
+            sync_client = llm_mock_server.openai_client()
+            async_client = llm_mock_server.async_openai_client()
+
+            async def ask():
+                reply = await async_client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "x"}]
+                )
+                return reply.choices[0].message.content
+
+            assert asyncio.run(ask()) == "hi"
+            sync_client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "x"}]
+            )
+
+        def test_next(llm_mock_server):
+            gc.collect()
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
 def test_option_help_lists_the_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from importlib import import_module
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -262,27 +263,33 @@ class LLMMockServer:
         return client
 
     def async_openai_client(self, **kwargs: Any) -> AsyncOpenAI:
-        """An `openai.AsyncOpenAI` client pointed at this server."""
-        from openai import AsyncOpenAI
+        """An `openai.AsyncOpenAI` client pointed at this server.
 
+        Unless given an `http_client`, it keeps no connection alive between requests: an async
+        client's connections belong to the event loop that made them, and one left open when
+        a test's `asyncio.run()` ends can no longer be closed cleanly.
+        """
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+        if "http_client" not in kwargs:
+            # openai 3.x sends through httpx2, 1.x and 2.x through httpx: use the one it uses.
+            transport = import_module(DefaultAsyncHttpxClient.__mro__[1].__module__.split(".")[0])
+            limits = transport.Limits(max_connections=100, max_keepalive_connections=0)
+            kwargs["http_client"] = DefaultAsyncHttpxClient(limits=limits)
         client = AsyncOpenAI(**{"base_url": self.base_url, "api_key": API_KEY, **kwargs})
         self._clients.append(client)
         return client
 
     def _close_clients(self) -> None:
+        """Close the sync clients this object made; async ones hold no idle connection."""
         clients, self._clients = self._clients, []
+        if not clients:
+            return  # openai is optional: it is imported only once a client was made
+        from openai import OpenAI
+
         for client in clients:
-            # The async client's transport closes with its pool; closing the sync side
-            # of either frees the sockets without needing an event loop.
-            close = getattr(client, "close", None)
-            if callable(close) and not _is_coroutine_function(close):
-                close()
-
-
-def _is_coroutine_function(function: object) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(function)
+            if isinstance(client, OpenAI):
+                client.close()
 
 
 def _meets(request: RecordedRequest, criteria: Mapping[str, Any]) -> bool:
