@@ -116,7 +116,7 @@ def test_status_headers_and_controls(tmp_path: Path) -> None:
         {"key": "Transfer-Encoding", "value": "chunked"},
         {"key": "Connection", "value": "keep-alive"},
         {"key": "x-ratelimit-remaining-requests", "value": "9"},
-        {"key": "X-LLM-Mock-Delay-Ms", "value": "5"},
+        {"key": "X-LLM-Mock-Chunk-Size", "value": "5"},
         {"key": "x-disabled", "value": "1", "disabled": True},
     ]
     item = postman.item(
@@ -127,7 +127,7 @@ def test_status_headers_and_controls(tmp_path: Path) -> None:
     example = load(tmp_path, postman.collection(item)).examples[0]
     assert example.status == 429
     assert example.headers == (("x-ratelimit-remaining-requests", "9"),)
-    assert example.controls == {"delay-ms": "5"}
+    assert example.controls == {"chunk-size": "5"}
 
 
 def test_v2_0_string_headers_are_read(tmp_path: Path) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ._openai import dumps, error_object
@@ -99,12 +99,24 @@ def create_app(state: MockState) -> Starlette:
 
 
 def _response(reply: Reply) -> Response:
+    if reply.stream is not None:
+        return StreamingResponse(
+            _events(reply.stream),
+            status_code=reply.status,
+            headers={**dict(reply.headers), "cache-control": "no-cache"},
+            media_type="text/event-stream",
+        )
     return Response(
         reply.body,
         status_code=reply.status,
         headers=dict(reply.headers),
         media_type="application/json",
     )
+
+
+async def _events(events: tuple[bytes, ...]) -> AsyncIterator[bytes]:
+    for chunk in events:
+        yield chunk
 
 
 def _summary(state: MockState) -> dict[str, Any]:

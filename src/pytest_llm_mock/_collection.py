@@ -38,6 +38,8 @@ _DROPPED_HEADERS = frozenset(
     }
 )
 CONTROL_PREFIX = "x-llm-mock-"
+# Control headers an example may carry, and what each takes.
+CONTROLS = {"chunk-size": "a whole number of characters per stream chunk (1 or more)"}
 _VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 
 
@@ -450,12 +452,25 @@ class _Reader:
             value = "" if value is None else str(value)
             lower = key.lower()
             if lower.startswith(CONTROL_PREFIX):
-                controls[lower[len(CONTROL_PREFIX) :]] = value
+                name = lower[len(CONTROL_PREFIX) :]
+                controls[name] = self.control(name, value, where, f"{field}[{i}]")
             elif lower == "content-type":
                 content_type = value
             elif lower not in _DROPPED_HEADERS:
                 kept.append((key, value))
         return tuple(kept), controls, content_type
+
+    def control(self, name: str, value: str, where: str, field: str) -> str:
+        if name not in CONTROLS:
+            known = ", ".join(CONTROL_PREFIX + c for c in CONTROLS)
+            raise self.error(
+                f"unknown control header {CONTROL_PREFIX + name!r}; known: {known}", where, field
+            )
+        if not value.strip().isdigit() or int(value) < 1:
+            raise self.error(
+                f"{CONTROL_PREFIX + name} takes {CONTROLS[name]}, got {value!r}", where, field
+            )
+        return value.strip()
 
     def answer(self, body: object, content_type: str, where: str, field: str) -> Answer:
         if body is None:

@@ -120,6 +120,17 @@ class LLMMockServer:
     def strategy(self) -> Strategy:
         return self._state.strategy
 
+    @property
+    def chunk_size(self) -> int:
+        """Characters of content or tool arguments per stream chunk (reset for every test)."""
+        return self._state.chunk_size
+
+    @chunk_size.setter
+    def chunk_size(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"chunk_size must be 1 or more, got {size}")
+        self._state.chunk_size = size
+
     def use(self, collection: CollectionSpec = None, *, match: MatchSpec = "conversation") -> None:
         """Serve another collection (a path or a loaded `Collection`) with a match strategy."""
         if collection is None:

@@ -50,6 +50,12 @@ class ChatRequest:
     stream: bool
 
     @property
+    def include_usage(self) -> bool:
+        """Whether a stream ends with a usage chunk (`stream_options.include_usage`)."""
+        options = self.body.get("stream_options")
+        return isinstance(options, Mapping) and options.get("include_usage") is True
+
+    @property
     def last_user_message(self) -> str | None:
         for message in reversed(self.messages):
             if message.role == "user":

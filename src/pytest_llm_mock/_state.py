@@ -19,6 +19,7 @@ from ._matching import CONVERSATION, Index, Strategy
 from ._openai import answer_body, digest, dumps, error_object, model_object, models_list
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
+from ._stream import DEFAULT_CHUNK_SIZE, chat_chunks
 
 Headers = Sequence[tuple[str, str]]
 
@@ -35,9 +36,12 @@ class HttpRequest:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """An answer: a JSON body, or with `stream` the SSE events to send instead."""
+
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
+    stream: tuple[bytes, ...] | None = None
 
 
 class MockState:
@@ -52,6 +56,8 @@ class MockState:
         self._counters: dict[Hashable, int] = {}
         self._indexes: dict[tuple[Collection, Hashable], Index] = {}
         self._added = 0
+        self.default_chunk_size = DEFAULT_CHUNK_SIZE
+        self.chunk_size = DEFAULT_CHUNK_SIZE
         self.collection = empty_collection()
         self.strategy = CONVERSATION
         self.index = self._index_for(self.collection, self.strategy)
@@ -76,6 +82,7 @@ class MockState:
             self._counters.clear()
             self.errors.clear()
             self._added = 0
+            self.chunk_size = self.default_chunk_size
 
     def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
         """Add a response built by `build(number)`; numbers count from 1 in each test."""
@@ -130,7 +137,18 @@ class MockState:
         assert source is not None
         seed = example.uid if example is not None else f"{name}/{self.collection.name}"
         status = source.status
-        body = dumps(answer_body(source.answer, status, seed=seed, request=request))
+        obj = answer_body(source.answer, status, seed=seed, request=request)
+        stream = None
+        if request.stream and status < 400 and "choices" in obj:
+            chunk_size = int(example.controls.get("chunk-size", 0)) if example else 0
+            stream = tuple(
+                chat_chunks(
+                    obj,
+                    include_usage=request.include_usage,
+                    chunk_size=chunk_size or self.chunk_size,
+                )
+            )
+        body = dumps(obj)
         headers = [
             *source.headers,
             (
@@ -140,7 +158,7 @@ class MockState:
             ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
         ]
         self._record(http, request, status, name, example)
-        return Reply(status, body, _dedupe(headers))
+        return Reply(status, body, _dedupe(headers), stream)
 
     def _miss(self, http: HttpRequest, request: ChatRequest) -> Reply:
         text = explain_miss(request, self.strategy, self.collection, self.index.keyed_examples())

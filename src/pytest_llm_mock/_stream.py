@@ -1,0 +1,85 @@
+"""Chat-completion streams out: SSE `chat.completion.chunk` events synthesized from a
+completed `chat.completion`, in the order and shape real clients expect
+(openai-contract.md, 2.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ._openai import dumps
+
+DEFAULT_CHUNK_SIZE = 8  # characters of content or arguments per chunk
+DONE = b"data: [DONE]\n\n"
+_SHARED = ("id", "object", "created", "model", "service_tier", "system_fingerprint")
+
+
+def event(payload: Mapping[str, Any]) -> bytes:
+    return b"data: " + dumps(payload) + b"\n\n"
+
+
+def pieces(text: str, size: int) -> list[str]:
+    """`text` cut into pieces of at most `size` characters (one piece if it is empty)."""
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def chat_chunks(
+    completion: Mapping[str, Any], *, include_usage: bool, chunk_size: int
+) -> list[bytes]:
+    """The SSE events of a stream that rebuilds `completion` exactly, `[DONE]` last."""
+    head: dict[str, Any] = {k: completion[k] for k in _SHARED if k in completion}
+    head["object"] = "chat.completion.chunk"
+    if include_usage:
+        head["usage"] = None
+    per_choice = [
+        list(_choice_deltas(choice, chunk_size)) for choice in completion.get("choices", [])
+    ]
+    events: list[bytes] = []
+    # Choices interleave, as with n > 1 against the real API; each has its own role and
+    # finish chunks.
+    for step in range(max((len(d) for d in per_choice), default=0)):
+        for deltas in per_choice:
+            if step < len(deltas):
+                events.append(event({**head, "choices": [deltas[step]]}))
+    if include_usage:
+        events.append(event({**head, "choices": [], "usage": completion.get("usage")}))
+    events.append(DONE)
+    return events
+
+
+def _choice_deltas(choice: Mapping[str, Any], size: int) -> Iterator[dict[str, Any]]:
+    index = choice.get("index", 0)
+    message = choice.get("message") or {}
+    content = message.get("content")
+    refusal = message.get("refusal")
+    calls = message.get("tool_calls") or []
+
+    def delta(body: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"index": index, "delta": body, "logprobs": None, "finish_reason": finish}
+
+    yield delta(
+        {"role": "assistant", "content": "" if content is not None else None, "refusal": None}
+    )
+    if content:
+        for piece in pieces(content, size):
+            yield delta({"content": piece})
+    if refusal:
+        for piece in pieces(refusal, size):
+            yield delta({"refusal": piece})
+    # Calls stream one after another; id, type and name only in each call's first delta
+    # (AutoGen and LangChain concatenate repeated fields).
+    for position, call in enumerate(calls):
+        function = call.get("function") or {}
+        start = {
+            "index": position,
+            "id": call.get("id"),
+            "type": call.get("type", "function"),
+            "function": {"name": function.get("name"), "arguments": ""},
+        }
+        yield delta({"tool_calls": [start]})
+        arguments = function.get("arguments") or ""
+        if arguments:
+            for piece in pieces(arguments, size):
+                fragment = {"index": position, "function": {"arguments": piece}}
+                yield delta({"tool_calls": [fragment]})
+    yield delta({}, choice.get("finish_reason") or "stop")
