@@ -253,3 +253,108 @@ def test_every_chunk_is_valid(validate: openapi.Validate, standalone: LLMMockSer
             for chunk in events(stream_raw(standalone, {**body, **options}).body)[:-1]:
                 validate("CreateChatCompletionStreamResponse", chunk)
                 openai.types.chat.ChatCompletionChunk.model_validate(chunk)
+
+
+RECORDING = (
+    'data: {"id":"chatcmpl-rec","object":"chat.completion.chunk","created":1700000001,'
+    '"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"role":"assistant","content":""},'
+    '"logprobs":null,"finish_reason":null}]}\n\n'
+    'data: {"id":"chatcmpl-rec","object":"chat.completion.chunk","created":1700000001,'
+    '"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"Recorded "},'
+    '"logprobs":null,"finish_reason":null}]}\n\n'
+    'data: {"id":"chatcmpl-rec","object":"chat.completion.chunk","created":1700000001,'
+    '"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"answer"},'
+    '"logprobs":null,"finish_reason":null}]}\n\n'
+    'data: {"id":"chatcmpl-rec","object":"chat.completion.chunk","created":1700000001,'
+    '"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,'
+    '"id":"call_rec","type":"function","function":{"name":"lookup","arguments":""}}]},'
+    '"logprobs":null,"finish_reason":null}]}\n\n'
+    'data: {"id":"chatcmpl-rec","object":"chat.completion.chunk","created":1700000001,'
+    '"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,'
+    '"function":{"arguments":"{\\"q\\": 1}"}}]},"logprobs":null,"finish_reason":null}]}\n\n'
+    'data: {"id":"chatcmpl-rec","object":"chat.completion.chunk","created":1700000001,'
+    '"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{},"logprobs":null,'
+    '"finish_reason":"tool_calls"}]}\n\n'
+    "data: [DONE]\n\n"
+)
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Path:
+    item = postman.item(
+        "recorded",
+        postman.chat_body(("user", "replay")),
+        postman.example(
+            "sse", RECORDING, headers=[{"key": "Content-Type", "value": "text/event-stream"}]
+        ),
+    )
+    return postman.write(tmp_path / "c.json", postman.collection(item))
+
+
+def test_a_recorded_stream_is_replayed_byte_for_byte(recorded: Path) -> None:
+    with LLMMockServer(recorded) as server:
+        response = stream_raw(server, postman.chat_body(("user", "replay")))
+        assert response.body == RECORDING.encode()
+        client = server.openai_client()
+        with client.chat.completions.stream(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "replay"}]
+        ) as stream:
+            final = stream.get_final_completion()
+    assert final.choices[0].message.content == "Recorded answer"
+    (call,) = final.choices[0].message.tool_calls or []
+    assert (call.id, call.function.name, call.function.arguments) == (
+        "call_rec",
+        "lookup",
+        '{"q": 1}',
+    )
+
+
+def test_a_recorded_stream_is_assembled_for_non_streaming_requests(
+    recorded: Path, validate: openapi.Validate
+) -> None:
+    with LLMMockServer(recorded) as server:
+        response = http.request(
+            server.url, "POST", "/v1/chat/completions", postman.chat_body(("user", "replay"))
+        )
+    body = response.json()
+    validate("CreateChatCompletionResponse", body)
+    assert (body["id"], body["created"], body["model"]) == (
+        "chatcmpl-rec",
+        1700000001,
+        "gpt-4o-2024-08-06",
+    )
+    (choice,) = body["choices"]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] == "Recorded answer"
+    assert choice["message"]["tool_calls"] == [
+        {
+            "type": "function",
+            "function": {"name": "lookup", "arguments": '{"q": 1}'},
+            "id": "call_rec",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            "data: {oops\n\n",
+            "line 1 of the recorded stream is not JSON: "
+            "Expecting property name enclosed in double quotes",
+        ),
+        ("data: [1]\n\n", "line 1 of the recorded stream is not a JSON object"),
+        ("event: ping\n\n", "the recorded stream has no 'data:' events"),
+    ],
+)
+def test_a_broken_recording_is_a_collection_error(tmp_path: Path, body: str, reason: str) -> None:
+    item = postman.item(
+        "rec",
+        postman.chat_body(("user", "x")),
+        postman.example(
+            "sse", body, headers=[{"key": "Content-Type", "value": "text/event-stream"}]
+        ),
+    )
+    with pytest.raises(CollectionError) as excinfo:
+        load_collection(postman.write(tmp_path / "c.json", postman.collection(item)))
+    assert (excinfo.value.field, excinfo.value.reason) == ("response[0].body", reason)

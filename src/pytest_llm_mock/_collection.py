@@ -75,7 +75,16 @@ class ObjectAnswer:
     obj: Mapping[str, Any]
 
 
-Answer = TextAnswer | ObjectAnswer
+@dataclass(frozen=True, slots=True)
+class StreamAnswer:
+    """A recorded SSE stream: replayed verbatim to streaming requests, and `chunks` (the
+    decoded `data:` events before `[DONE]`) assembled for the others."""
+
+    raw: str
+    chunks: tuple[Mapping[str, Any], ...]
+
+
+Answer = TextAnswer | ObjectAnswer | StreamAnswer
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,6 +469,29 @@ class _Reader:
                 kept.append((key, value))
         return tuple(kept), controls, content_type
 
+    def recording(self, body: str, where: str, field: str) -> StreamAnswer:
+        chunks: list[Mapping[str, Any]] = []
+        for number, line in enumerate(body.splitlines(), start=1):
+            if not line.startswith("data:"):
+                continue
+            data = line[len("data:") :].strip()
+            if data == "[DONE]":
+                break
+            try:
+                chunk = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise self.error(
+                    f"line {number} of the recorded stream is not JSON: {exc.msg}", where, field
+                ) from None
+            if not isinstance(chunk, dict):
+                raise self.error(
+                    f"line {number} of the recorded stream is not a JSON object", where, field
+                )
+            chunks.append(chunk)
+        if not chunks:
+            raise self.error("the recorded stream has no 'data:' events", where, field)
+        return StreamAnswer(body, tuple(chunks))
+
     def control(self, name: str, value: str, where: str, field: str) -> str:
         if name not in CONTROLS:
             known = ", ".join(CONTROL_PREFIX + c for c in CONTROLS)
@@ -479,6 +511,8 @@ class _Reader:
             return ObjectAnswer(body)
         if not isinstance(body, str):
             raise self.error("expected the response body as a string", where, field)
+        if "text/event-stream" in content_type.lower():
+            return self.recording(body, where, field)
         stripped = body.lstrip()
         looks_like_json = stripped.startswith("{") or "json" in content_type.lower()
         if not looks_like_json:

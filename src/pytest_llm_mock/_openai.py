@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._collection import Answer, ObjectAnswer, TextAnswer
+from ._collection import ObjectAnswer, TextAnswer
 from ._request import ChatRequest
 
 OWNER = "pytest-llm-mock"
@@ -103,7 +103,9 @@ def tool_call_id(seed: str, index: int) -> str:
     return "call_" + digest("tool_call", seed, str(index))[:24]
 
 
-def answer_body(answer: Answer, status: int, *, seed: str, request: ChatRequest) -> dict[str, Any]:
+def answer_body(
+    answer: TextAnswer | ObjectAnswer, status: int, *, seed: str, request: ChatRequest
+) -> dict[str, Any]:
     """The JSON body for an answer: a completed `chat.completion`, or an error envelope."""
     if status >= 400:
         if isinstance(answer, ObjectAnswer):

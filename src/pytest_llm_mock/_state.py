@@ -12,14 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from ._collection import Collection, Example, empty_collection
+from ._collection import Answer, Collection, Example, StreamAnswer, empty_collection
 from ._explain import explain_miss
 from ._journal import Journal, RecordedRequest, redact
 from ._matching import CONVERSATION, Index, Strategy
-from ._openai import answer_body, digest, dumps, error_object, model_object, models_list
+from ._openai import (
+    answer_body,
+    complete_chat,
+    digest,
+    dumps,
+    error_object,
+    model_object,
+    models_list,
+)
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._stream import DEFAULT_CHUNK_SIZE, chat_chunks
+from ._stream import DEFAULT_CHUNK_SIZE, assemble, chat_chunks
 
 Headers = Sequence[tuple[str, str]]
 
@@ -137,18 +145,14 @@ class MockState:
         assert source is not None
         seed = example.uid if example is not None else f"{name}/{self.collection.name}"
         status = source.status
-        obj = answer_body(source.answer, status, seed=seed, request=request)
-        stream = None
-        if request.stream and status < 400 and "choices" in obj:
-            chunk_size = int(example.controls.get("chunk-size", 0)) if example else 0
-            stream = tuple(
-                chat_chunks(
-                    obj,
-                    include_usage=request.include_usage,
-                    chunk_size=chunk_size or self.chunk_size,
-                )
-            )
-        body = dumps(obj)
+        chunk_size = int(example.controls.get("chunk-size", 0)) if example else 0
+        body, stream = render(
+            source.answer,
+            status,
+            seed=seed,
+            request=request,
+            chunk_size=chunk_size or self.chunk_size,
+        )
         headers = [
             *source.headers,
             (
@@ -222,6 +226,21 @@ class MockState:
                 miss=miss,
             )
         )
+
+
+def render(
+    answer: Answer, status: int, *, seed: str, request: ChatRequest, chunk_size: int
+) -> tuple[bytes, tuple[bytes, ...] | None]:
+    """The JSON body of an answer and, for a streaming request, the events to send instead."""
+    if isinstance(answer, StreamAnswer):
+        obj = complete_chat(assemble(answer.chunks), seed=seed, request=request)
+        # A recording is replayed byte for byte.
+        return dumps(obj), (answer.raw.encode(),) if request.stream else None
+    obj = answer_body(answer, status, seed=seed, request=request)
+    if not (request.stream and status < 400 and "choices" in obj):
+        return dumps(obj), None
+    events = chat_chunks(obj, include_usage=request.include_usage, chunk_size=chunk_size)
+    return dumps(obj), tuple(events)
 
 
 def _recorded(

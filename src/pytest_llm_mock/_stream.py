@@ -4,7 +4,7 @@ completed `chat.completion`, in the order and shape real clients expect
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ._openai import dumps
@@ -45,6 +45,55 @@ def chat_chunks(
         events.append(event({**head, "choices": [], "usage": completion.get("usage")}))
     events.append(DONE)
     return events
+
+
+def assemble(chunks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One `chat.completion` from the chunks of a stream, as the SDK's stream helper builds it."""
+    first = chunks[0]
+    completion: dict[str, Any] = {k: first[k] for k in _SHARED if k in first}
+    completion["object"] = "chat.completion"
+    choices: dict[int, dict[str, Any]] = {}
+    for chunk in chunks:
+        if chunk.get("usage"):
+            completion["usage"] = chunk["usage"]
+        for choice in chunk.get("choices") or []:
+            index = choice.get("index", 0)
+            into = choices.setdefault(
+                index,
+                {
+                    "index": index,
+                    "message": {"role": "assistant"},
+                    "logprobs": None,
+                    "finish_reason": None,
+                },
+            )
+            _merge_delta(into["message"], choice.get("delta") or {})
+            if choice.get("finish_reason"):
+                into["finish_reason"] = choice["finish_reason"]
+    for choice in choices.values():
+        message = choice["message"]
+        calls = message.pop("_calls", None)
+        if calls:
+            message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    completion["choices"] = [choices[i] for i in sorted(choices)]
+    return completion
+
+
+def _merge_delta(message: dict[str, Any], delta: Mapping[str, Any]) -> None:
+    for key in ("content", "refusal"):
+        if isinstance(delta.get(key), str):
+            message[key] = message.get(key, "") + delta[key]
+    calls: dict[int, dict[str, Any]] = message.setdefault("_calls", {})
+    for fragment in delta.get("tool_calls") or []:
+        call = calls.setdefault(
+            fragment.get("index", 0),
+            {"type": "function", "function": {"name": "", "arguments": ""}},
+        )
+        if fragment.get("id"):
+            call["id"] = fragment["id"]
+        function = fragment.get("function") or {}
+        call["function"]["name"] += function.get("name") or ""
+        call["function"]["arguments"] += function.get("arguments") or ""
 
 
 def _choice_deltas(choice: Mapping[str, Any], size: int) -> Iterator[dict[str, Any]]:
