@@ -25,6 +25,8 @@ def request(
     path: str,
     body: bytes | str | dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    chunked: bool = False,
 ) -> HttpResponse:
     parts = urlsplit(url)
     assert parts.hostname == "127.0.0.1", "tests only talk to loopback"
@@ -32,7 +34,13 @@ def request(
         body = json.dumps(body)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
-        connection.request(method, path, body=body, headers=headers or {})
+        if chunked and body is not None:
+            data = body.encode() if isinstance(body, str) else body
+            connection.request(
+                method, path, body=iter([data]), headers=headers or {}, encode_chunked=True
+            )
+        else:
+            connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         return HttpResponse(
             response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()

@@ -226,3 +226,24 @@ def test_non_ascii_example_names_are_sent_percent_encoded(tmp_path: Any) -> None
         assert response.status == 200
         assert response.headers["x-llm-mock-example"] == "Gr%C3%BC%C3%9Fe/Gr%C3%BC%C3%9Fe"
         assert response.json()["choices"][0]["message"]["content"] == "Servus"
+
+
+def test_a_client_that_disconnects_mid_body_breaks_nothing(
+    standalone: LLMMockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+    import time
+
+    port = int(standalone.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model"'
+        )
+    deadline = time.monotonic() + 5
+    while not standalone.requests and time.monotonic() < deadline:
+        time.sleep(0.01)  # waiting on a condition, with a deadline
+    (recorded,) = standalone.requests
+    assert recorded.miss == "the client disconnected before sending its body"
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    assert http.request(standalone.url, "POST", "/v1/chat/completions", HELLO).status == 200

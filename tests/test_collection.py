@@ -145,6 +145,8 @@ def test_v2_0_string_headers_are_read(tmp_path: Path) -> None:
         ('{"choices": []}', ObjectAnswer({"choices": []})),
         ("[1, 2]", TextAnswer("[1, 2]")),
         ('"quoted"', TextAnswer('"quoted"')),
+        ('{"city": "Paris"}', TextAnswer('{"city": "Paris"}')),
+        ('{"object": "chat.completion"}', ObjectAnswer({"object": "chat.completion"})),
     ],
 )
 def test_example_bodies_are_text_or_objects(tmp_path: Path, body: str | None, answer: Any) -> None:

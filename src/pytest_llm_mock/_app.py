@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -30,11 +30,18 @@ def create_app(state: MockState) -> Starlette:
 
     def guarded(handler: Callable[[HttpRequest, Request], Reply]) -> Endpoint:
         async def endpoint(request: Request) -> Response:
+            try:
+                body = await _read_body(request, state.max_body_bytes)
+            except ClientDisconnect:
+                # Nobody is left to read an answer; the journal still shows the attempt.
+                http = HttpRequest(request.method, request.url.path, request.headers.items(), b"")
+                state.record(http, 400, miss="the client disconnected before sending its body")
+                return Response(status_code=400)
             http = HttpRequest(
-                request.method, request.url.path, request.headers.items(), await request.body()
+                request.method, request.url.path, request.headers.items(), body or b""
             )
             try:
-                reply = handler(http, request)
+                reply = state.too_large(http) if body is None else handler(http, request)
             except Exception as exc:
                 # Never swallowed: the test that caused it fails with this traceback.
                 state.errors.append(exc)
@@ -112,6 +119,21 @@ def _response(reply: Reply) -> Response:
         headers=dict(reply.headers),
         media_type="application/json",
     )
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or `None` as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _events(events: tuple[bytes, ...]) -> AsyncIterator[bytes]:

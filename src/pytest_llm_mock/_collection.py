@@ -354,6 +354,13 @@ class _Reader:
             response.get("header"), where, prefix + "header"
         )
         answer = self.answer(response.get("body"), content_type, where, prefix + "body")
+        if isinstance(answer, ObjectAnswer) and path == CHAT_PATH and status < 400:
+            obj = answer.obj
+            if "choices" not in obj and obj.get("object") != "chat.completion":
+                # JSON that is not a completion is the assistant's text: structured output.
+                answer = TextAnswer(
+                    response["body"] if isinstance(response["body"], str) else json.dumps(obj)
+                )
         self.position += 1
         uid = hashlib.sha256(
             "\x1f".join((self.source, *folders, item_name, example_name, str(index))).encode()

@@ -47,9 +47,12 @@ class LLMMockServer:
         strict: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        max_body_size: int | None = None,
     ) -> None:
         self.strict = strict
         self._state = MockState()
+        if max_body_size is not None:
+            self._state.max_body_bytes = max_body_size
         self._host = host
         self._port = port
         self._thread: ServerThread | None = None
@@ -119,6 +122,16 @@ class LLMMockServer:
     @property
     def strategy(self) -> Strategy:
         return self._state.strategy
+
+    @property
+    def require_api_key(self) -> str | None:
+        """When set, requests without this key (bearer, `api-key` or `x-api-key`) get a 401.
+        Reset for every test."""
+        return self._state.api_key
+
+    @require_api_key.setter
+    def require_api_key(self, key: str | None) -> None:
+        self._state.api_key = key
 
     @property
     def chunk_size(self) -> int:

@@ -30,6 +30,7 @@ from ._responses import AddedResponse
 from ._stream import DEFAULT_CHUNK_SIZE, assemble, chat_chunks
 
 Headers = Sequence[tuple[str, str]]
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,8 @@ class MockState:
         self._counters: dict[Hashable, int] = {}
         self._indexes: dict[tuple[Collection, Hashable], Index] = {}
         self._added = 0
+        self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
+        self.api_key: str | None = None
         self.default_chunk_size = DEFAULT_CHUNK_SIZE
         self.chunk_size = DEFAULT_CHUNK_SIZE
         self.collection = empty_collection()
@@ -91,6 +94,7 @@ class MockState:
             self.errors.clear()
             self._added = 0
             self.chunk_size = self.default_chunk_size
+            self.api_key = None
 
     def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
         """Add a response built by `build(number)`; numbers count from 1 in each test."""
@@ -103,6 +107,10 @@ class MockState:
     # -- chat completions ---------------------------------------------------------------
 
     def chat(self, http: HttpRequest) -> Reply:
+        refused = self._refuse(http) or _wrong_content_type(http)
+        if refused is not None:
+            self.record(http, refused.status)
+            return refused
         if not http.body.strip():
             return self._reject(http, None, 400, _json_error("the request has no body"))
         try:
@@ -183,7 +191,37 @@ class MockState:
         ids.update(dict.fromkeys(r.model for r in self.journal.snapshot() if r.model))
         return [m for m in ids if m is not None]
 
+    def too_large(self, http: HttpRequest) -> Reply:
+        limit = self.max_body_bytes
+        error = error_object(
+            f"The request body is larger than the server's limit of {limit} bytes.",
+            "invalid_request_error",
+            code="request_too_large",
+        )
+        self.record(http, 413)
+        return Reply(413, dumps(error))
+
+    def _refuse(self, http: HttpRequest) -> Reply | None:
+        """A 401 when a key is required and the request does not carry it."""
+        if self.api_key is None:
+            return None
+        given = _api_key(http.headers)
+        if given == self.api_key:
+            return None
+        shown = "no API key" if given is None else f"the API key {given[:3]}…{given[-4:]}"
+        error = error_object(
+            f"Incorrect API key provided: the request sent {shown}. pytest-llm-mock was told "
+            "to require a key (require_api_key).",
+            "invalid_request_error",
+            code="invalid_api_key",
+        )
+        return Reply(401, dumps(error))
+
     def models(self, http: HttpRequest) -> Reply:
+        refused = self._refuse(http)
+        if refused is not None:
+            self.record(http, 401)
+            return refused
         self.record(http, 200)
         return Reply(200, dumps(models_list(self.model_ids())))
 
@@ -270,6 +308,34 @@ def _recorded(
         miss=miss,
         answered_by=example,
     )
+
+
+def _api_key(headers: Headers) -> str | None:
+    for key, value in headers:
+        name = key.lower()
+        if name == "authorization":
+            scheme, _, token = value.partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else value
+        if name in ("api-key", "x-api-key"):
+            return value
+    return None
+
+
+def _wrong_content_type(http: HttpRequest) -> Reply | None:
+    """A 415 for a body declared as something other than JSON (curl -d sends a form type)."""
+    declared = next((v for k, v in http.headers if k.lower() == "content-type"), None)
+    if declared is None:
+        return None
+    media = declared.split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return None
+    error = error_object(
+        f"Invalid Content-Type header ({declared}): the API expects application/json. "
+        "With curl, add -H 'Content-Type: application/json'.",
+        "invalid_request_error",
+        code="unsupported_content_type",
+    )
+    return Reply(415, dumps(error))
 
 
 def _json_error(detail: str) -> dict[str, Any]:
