@@ -3,12 +3,13 @@ with the SDK's own types."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openai.types import Model
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from pytest_llm_mock import LLMMockServer, load_collection
 
@@ -83,6 +84,31 @@ def _chat_bodies(server: LLMMockServer, path: Path) -> list[tuple[str, Any]]:
         assert response.status == 200, response.body
         bodies.append((example.full_name, response.json()))
     return bodies
+
+
+@pytest.mark.parametrize("which", ["default", "partial"])
+def test_every_streamed_chunk_is_valid(
+    validate: openapi.Validate, tmp_path: Path, which: str
+) -> None:
+    path = DEFAULT_COLLECTION if which == "default" else _partial_collection(tmp_path)
+    checked = 0
+    with LLMMockServer(path) as server:
+        for example in load_collection(path).examples:
+            if example.request is None:
+                continue
+            for usage in (False, True):
+                body = {**example.request.body, "stream": True}
+                if usage:
+                    body["stream_options"] = {"include_usage": True}
+                response = http.request(server.url, "POST", "/v1/chat/completions", body)
+                lines = response.body.decode().split("\n\n")
+                assert lines[-2:] == ["data: [DONE]", ""]
+                for line in lines[:-2]:
+                    chunk = json.loads(line.removeprefix("data: "))
+                    validate("CreateChatCompletionStreamResponse", chunk)
+                    ChatCompletionChunk.model_validate(chunk)
+                    checked += 1
+    assert checked > 20
 
 
 @pytest.mark.parametrize("which", ["default", "partial"])

@@ -433,6 +433,32 @@ def test_helper_clients_leave_nothing_open_for_the_next_test(pytester: pytest.Py
     pytester.runpytest().assert_outcomes(passed=2)
 
 
+def test_ini_sets_the_session_chunk_size(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nllm_chunk_size = 3\n")
+    pytester.makepyfile(
+        """
+        def test_stream(llm_mock_server):
+            llm_mock_server.add_response("abcdefg")
+            client = llm_mock_server.openai_client()
+            stream = client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+            pieces = [c.choices[0].delta.content for c in stream if c.choices]
+            assert pieces == ["", "abc", "def", "g", None]
+            llm_mock_server.chunk_size = 10
+            assert llm_mock_server.chunk_size == 10
+
+        def test_back_to_the_session_size(llm_mock_server):
+            assert llm_mock_server.chunk_size == 3
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+    pytester.makeini("[pytest]\nllm_chunk_size = none\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*llm_chunk_size must be 1 or more, got 'none'*"])
+
+
 def test_option_help_lists_the_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(

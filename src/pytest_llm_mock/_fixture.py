@@ -48,11 +48,16 @@ class LLMMockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         max_body_size: int | None = None,
+        chunk_size: int | None = None,
     ) -> None:
         self.strict = strict
         self._state = MockState()
         if max_body_size is not None:
             self._state.max_body_bytes = max_body_size
+        if chunk_size is not None:
+            if chunk_size < 1:
+                raise ValueError(f"chunk_size must be 1 or more, got {chunk_size}")
+            self._state.default_chunk_size = self._state.chunk_size = chunk_size
         self._host = host
         self._port = port
         self._thread: ServerThread | None = None

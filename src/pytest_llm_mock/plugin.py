@@ -40,9 +40,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("llm_collection", "Postman collection to answer from (relative to the ini file)")
     parser.addini("llm_match", "match strategy (default: conversation)")
     parser.addini("llm_strict", "fail tests with unmatched requests", type="bool", default=True)
+    parser.addini("llm_chunk_size", "characters per stream chunk (default 8)", default="8")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    chunk_size = str(config.getini("llm_chunk_size")).strip()
+    if not chunk_size.isdigit() or int(chunk_size) < 1:
+        raise pytest.UsageError(
+            f"pytest-llm-mock: ini option llm_chunk_size must be 1 or more, got {chunk_size!r}"
+        )
     config.addinivalue_line(
         "markers",
         "llm_collection(path, *, match=None, strict=None): the Postman collection, match "
@@ -63,10 +69,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def _llm_mock_session() -> Iterator[LLMMockServer]:
+def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
     from ._fixture import LLMMockServer
 
-    server = LLMMockServer().start()
+    server = LLMMockServer(chunk_size=int(pytestconfig.getini("llm_chunk_size"))).start()
     try:
         yield server
     finally:
