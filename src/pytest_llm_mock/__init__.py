@@ -10,9 +10,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._collection import Collection, CollectionError, Example, load_collection
+    from ._collection import Collection, CollectionError, Example
     from ._fixture import LLMMockServer
     from ._journal import RecordedRequest
+    from ._postman import load_collection
     from ._request import ChatRequest, Message
 
 __all__ = [
@@ -35,7 +36,7 @@ _HOMES = {
     "LLMMockServer": "._fixture",
     "Message": "._request",
     "RecordedRequest": "._journal",
-    "load_collection": "._collection",
+    "load_collection": "._postman",
 }
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._collection import Collection, canonical_path, empty_collection, load_cached
+from ._collection import Collection, canonical_path, empty_collection
 from ._journal import RecordedRequest
 from ._matching import Strategy, resolve_strategy
+from ._postman import load_cached
 from ._request import ChatRequest, normalize_text
 from ._responses import ToolCallSpec, build_added_response
 from ._state import MockState

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from ._collection import Collection, CollectionError, empty_collection, load_cached
+from ._collection import Collection, CollectionError, empty_collection
 from ._fixture import MatchSpec
 from ._matching import Strategy, resolve_strategy
+from ._postman import load_cached
 
 MARKER = "llm_collection"
 _MARKER_KWARGS = ("match", "strict")

@@ -9,9 +9,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._collection import CollectionError, default_collection_path, load_collection
+from ._collection import CollectionError, default_collection_path
 from ._fixture import LLMMockServer
 from ._matching import STRATEGY_NAMES, resolve_strategy
+from ._postman import load_collection
 
 USAGE_ERROR = 2
 

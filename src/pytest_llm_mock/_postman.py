@@ -1,0 +1,431 @@
+"""Postman collections in: a v2.0/v2.1 export read into a `Collection`.
+
+Everything that can be wrong in a file is found here, once, and reported with the file, the
+item's folder path and name, and the field, so the rest of the code can trust what it gets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._collection import (
+    CHAT_PATH,
+    CONTROL_PREFIX,
+    CONTROLS,
+    Answer,
+    Collection,
+    CollectionError,
+    Example,
+    ObjectAnswer,
+    StreamAnswer,
+    TextAnswer,
+    canonical_path,
+)
+from ._request import ChatRequest, RequestError, parse_chat_request
+
+# Headers a recorded response carries that would corrupt a reply we send ourselves.
+_DROPPED_HEADERS = frozenset(
+    {
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+def load_collection(path: str | os.PathLike[str]) -> Collection:
+    """Read and check a Postman collection file. Raises `CollectionError` naming what is wrong."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise CollectionError(str(file), "no such file") from None
+    except IsADirectoryError:
+        raise CollectionError(str(file), "is a directory, not a collection file") from None
+    except OSError as exc:
+        raise CollectionError(str(file), f"cannot be read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CollectionError(
+            str(file), f"is not UTF-8 text (invalid byte at offset {exc.start})"
+        ) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CollectionError(
+            str(file), f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise CollectionError(str(file), "is nested too deeply to be a collection") from None
+    return parse_collection(data, source=str(file), path=file.resolve())
+
+
+_cache: dict[Path, tuple[tuple[int, int], Collection]] = {}
+
+
+def load_cached(path: str | os.PathLike[str]) -> Collection:
+    """`load_collection`, parsed once per file until its size or modification time changes."""
+    file = Path(path).resolve()
+    try:
+        stat = file.stat()
+    except OSError:
+        return load_collection(path)
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _cache.get(file)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    collection = load_collection(path)
+    _cache[file] = (stamp, collection)
+    return collection
+
+
+def parse_collection(data: object, *, source: str, path: Path | None = None) -> Collection:
+    """Turn a decoded Postman export into a `Collection`."""
+    if not isinstance(data, dict):
+        raise CollectionError(source, "expected a Postman collection (a JSON object)")
+    items = data.get("item")
+    if not isinstance(items, list):
+        raise CollectionError(
+            source,
+            "missing or not a list; expected a Postman collection v2.0/v2.1 export "
+            "(File > Export in Postman)",
+            field="item",
+        )
+    info = data.get("info")
+    name = info.get("name") if isinstance(info, dict) else None
+    variables = _variables(data.get("variable"), source)
+    reader = _Reader(source, variables)
+    examples = tuple(reader.walk(items, ()))
+    return Collection(
+        name=name if isinstance(name, str) else source,
+        examples=examples,
+        path=path,
+        variables=variables,
+    )
+
+
+def _variables(raw: object, source: str) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise CollectionError(source, "expected a list of {key, value}", field="variable")
+    out: dict[str, str] = {}
+    for i, var in enumerate(raw):
+        if not isinstance(var, dict) or not isinstance(var.get("key"), str):
+            raise CollectionError(
+                source, "expected an object with a string 'key'", field=f"variable[{i}]"
+            )
+        if var.get("disabled") is True:
+            continue
+        value = var.get("value")
+        out[var["key"]] = "" if value is None else str(value)
+    return out
+
+
+class _Reader:
+    def __init__(self, source: str, variables: Mapping[str, str]) -> None:
+        self.source = source
+        self.variables = variables
+        self.position = 0
+
+    def substitute(self, text: str) -> str:
+        if "{{" not in text:
+            return text
+        return _VARIABLE.sub(lambda m: self.variables.get(m.group(1), m.group(0)), text)
+
+    def error(self, reason: str, item: str, field: str) -> CollectionError:
+        return CollectionError(self.source, reason, item=item, field=field)
+
+    def walk(self, items: list[Any], folders: tuple[str, ...]) -> Iterator[Example]:
+        for i, node in enumerate(items):
+            where = "/".join((*folders, f"#{i + 1}"))
+            if not isinstance(node, dict):
+                raise self.error("expected an object (a request or a folder)", where, "item")
+            name = node.get("name")
+            if not isinstance(name, str):
+                name = f"#{i + 1}"
+            if "item" in node:
+                children = node["item"]
+                if not isinstance(children, list):
+                    raise self.error(
+                        "a folder's items must be a list", "/".join((*folders, name)), "item"
+                    )
+                yield from self.walk(children, (*folders, name))
+            else:
+                yield from self.read_item(node, folders, name)
+
+    def read_item(
+        self, node: dict[str, Any], folders: tuple[str, ...], name: str
+    ) -> Iterator[Example]:
+        item_path = "/".join((*folders, name))
+        request = node.get("request")
+        if isinstance(request, str):
+            request = {"url": request}
+        if not isinstance(request, dict):
+            raise self.error("missing or not an object", item_path, "request")
+        responses = node.get("response")
+        if responses is None:
+            responses = []
+        if not isinstance(responses, list):
+            raise self.error("expected a list of saved examples", item_path, "response")
+        for j, response in enumerate(responses):
+            field_name = f"response[{j}]"
+            if not isinstance(response, dict):
+                raise self.error("expected an object", item_path, field_name)
+            example_name = response.get("name")
+            if not isinstance(example_name, str) or not example_name:
+                example_name = f"example {j + 1}"
+            where = f"{item_path}/{example_name}"
+            yield self.read_example(
+                request=request,
+                response=response,
+                folders=folders,
+                item_name=name,
+                example_name=example_name,
+                where=where,
+                index=j,
+            )
+
+    def read_example(
+        self,
+        *,
+        request: dict[str, Any],
+        response: dict[str, Any],
+        folders: tuple[str, ...],
+        item_name: str,
+        example_name: str,
+        where: str,
+        index: int,
+    ) -> Example:
+        original = response.get("originalRequest")
+        if isinstance(original, str):
+            original = {"url": original}
+        if not isinstance(original, dict):
+            original = {}
+        prefix = f"response[{index}]."
+        pattern_source = original if original.get("body") else request
+        body_field = (prefix + "originalRequest" if pattern_source is original else "request") + (
+            ".body"
+        )
+        url = original.get("url") or request.get("url")
+        url_field = (prefix + "originalRequest" if original.get("url") else "request") + ".url"
+        path = canonical_path(self.url_path(url, where, url_field))
+        method = original.get("method") or request.get("method") or "GET"
+        if not isinstance(method, str):
+            raise self.error("expected an HTTP method name", where, url_field[:-4] + ".method")
+        pattern = self.pattern(pattern_source.get("body"), path, where, body_field)
+        status = response.get("code", 200)
+        if status is None:
+            status = 200
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise self.error(
+                f"expected an HTTP status code (100-599), got {status!r}", where, prefix + "code"
+            )
+        headers, controls, content_type = self.headers(
+            response.get("header"), where, prefix + "header"
+        )
+        answer = self.answer(response.get("body"), content_type, where, prefix + "body")
+        if isinstance(answer, ObjectAnswer) and path == CHAT_PATH and status < 400:
+            obj = answer.obj
+            if "choices" not in obj and obj.get("object") != "chat.completion":
+                # JSON that is not a completion is the assistant's text: structured output.
+                answer = TextAnswer(
+                    response["body"] if isinstance(response["body"], str) else json.dumps(obj)
+                )
+        self.position += 1
+        uid = hashlib.sha256(
+            "\x1f".join((self.source, *folders, item_name, example_name, str(index))).encode()
+        ).hexdigest()
+        return Example(
+            name=example_name,
+            item=item_name,
+            folders=folders,
+            method=method.upper(),
+            path=path,
+            request=pattern,
+            status=status,
+            headers=headers,
+            controls=controls,
+            answer=answer,
+            position=self.position - 1,
+            uid=uid,
+        )
+
+    def url_path(self, url: object, where: str, field: str) -> str:
+        if url is None:
+            raise self.error(
+                "missing; the request needs a URL such as {{baseUrl}}/v1/...", where, field
+            )
+        if isinstance(url, dict):
+            segments = url.get("path")
+            if isinstance(segments, str):
+                return self.substitute(segments)
+            if isinstance(segments, list):
+                parts = [s.get("value") if isinstance(s, dict) else s for s in segments]
+                return "/".join(self.substitute(str(p)) for p in parts if p is not None)
+            url = url.get("raw")
+            if not isinstance(url, str):
+                raise self.error("has neither 'path' nor 'raw'", where, field)
+        if not isinstance(url, str):
+            raise self.error("expected a string or a URL object", where, field)
+        raw = self.substitute(url.strip())
+        if "://" in raw:
+            return urlsplit(raw).path
+        if raw.startswith("{{"):
+            # An unresolved host variable: everything up to the first slash is the host.
+            closing = raw.find("}}")
+            raw = raw[closing + 2 :]
+        slash = raw.find("/")
+        return raw[slash:] if slash >= 0 else ""
+
+    def pattern(self, body: object, path: str, where: str, field: str) -> ChatRequest | None:
+        if path != CHAT_PATH or body is None:
+            return None
+        if not isinstance(body, dict):
+            raise self.error("expected a body object", where, field)
+        mode = body.get("mode", "raw")
+        if mode != "raw":
+            raise self.error(
+                f"body mode {mode!r} is not supported; save the request body as raw JSON",
+                where,
+                field + ".mode",
+            )
+        raw = body.get("raw")
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if not isinstance(raw, str):
+            raise self.error("expected the raw body as a string", where, field + ".raw")
+        try:
+            decoded = json.loads(self.substitute(raw))
+        except json.JSONDecodeError as exc:
+            raise self.error(
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                where,
+                field + ".raw",
+            ) from None
+        except RecursionError:
+            raise self.error("nested too deeply", where, field + ".raw") from None
+        try:
+            return parse_chat_request(decoded)
+        except RequestError as exc:
+            param = f" ({exc.param})" if exc.param else ""
+            raise self.error(
+                f"not a chat-completion request{param}: {exc.message}", where, field + ".raw"
+            ) from None
+
+    def headers(
+        self, raw: object, where: str, field: str
+    ) -> tuple[tuple[tuple[str, str], ...], dict[str, str], str]:
+        if raw is None:
+            return (), {}, ""
+        if isinstance(raw, str):
+            # Postman v2.0 wrote headers as "Key: Value" lines.
+            pairs = [line.split(":", 1) for line in raw.splitlines() if ":" in line]
+            entries: list[Any] = [{"key": k.strip(), "value": v.strip()} for k, v in pairs]
+        elif isinstance(raw, list):
+            entries = raw
+        else:
+            raise self.error("expected a list of {key, value}", where, field)
+        kept: list[tuple[str, str]] = []
+        controls: dict[str, str] = {}
+        content_type = ""
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+                raise self.error("expected an object with a string 'key'", where, f"{field}[{i}]")
+            if entry.get("disabled") is True:
+                continue
+            key = entry["key"].strip()
+            value = entry.get("value")
+            value = "" if value is None else str(value)
+            lower = key.lower()
+            if lower.startswith(CONTROL_PREFIX):
+                name = lower[len(CONTROL_PREFIX) :]
+                controls[name] = self.control(name, value, where, f"{field}[{i}]")
+            elif lower == "content-type":
+                content_type = value
+            elif lower not in _DROPPED_HEADERS:
+                kept.append((key, value))
+        return tuple(kept), controls, content_type
+
+    def recording(self, body: str, where: str, field: str) -> StreamAnswer:
+        chunks: list[Mapping[str, Any]] = []
+        for number, line in enumerate(body.splitlines(), start=1):
+            if not line.startswith("data:"):
+                continue
+            data = line[len("data:") :].strip()
+            if data == "[DONE]":
+                break
+            try:
+                chunk = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise self.error(
+                    f"line {number} of the recorded stream is not JSON: {exc.msg}", where, field
+                ) from None
+            if not isinstance(chunk, dict):
+                raise self.error(
+                    f"line {number} of the recorded stream is not a JSON object", where, field
+                )
+            chunks.append(chunk)
+        if not chunks:
+            raise self.error("the recorded stream has no 'data:' events", where, field)
+        return StreamAnswer(body, tuple(chunks))
+
+    def control(self, name: str, value: str, where: str, field: str) -> str:
+        if name not in CONTROLS:
+            known = ", ".join(CONTROL_PREFIX + c for c in CONTROLS)
+            raise self.error(
+                f"unknown control header {CONTROL_PREFIX + name!r}; known: {known}", where, field
+            )
+        if not value.strip().isdigit() or int(value) < 1:
+            raise self.error(
+                f"{CONTROL_PREFIX + name} takes {CONTROLS[name]}, got {value!r}", where, field
+            )
+        return value.strip()
+
+    def answer(self, body: object, content_type: str, where: str, field: str) -> Answer:
+        if body is None:
+            return TextAnswer("")
+        if isinstance(body, dict):
+            return ObjectAnswer(body)
+        if not isinstance(body, str):
+            raise self.error("expected the response body as a string", where, field)
+        if "text/event-stream" in content_type.lower():
+            return self.recording(body, where, field)
+        stripped = body.lstrip()
+        looks_like_json = stripped.startswith("{") or "json" in content_type.lower()
+        if not looks_like_json:
+            return TextAnswer(body)
+        try:
+            decoded = json.loads(body)
+        except json.JSONDecodeError as exc:
+            if not stripped.startswith("{"):
+                return TextAnswer(body)
+            raise self.error(
+                f"looks like JSON but does not parse: {exc.msg} at line {exc.lineno} "
+                f"column {exc.colno}",
+                where,
+                field,
+            ) from None
+        except RecursionError:
+            raise self.error("nested too deeply", where, field) from None
+        if isinstance(decoded, dict):
+            return ObjectAnswer(decoded)
+        return TextAnswer(body)
