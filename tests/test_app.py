@@ -202,9 +202,11 @@ def test_an_error_inside_the_server_is_a_500_and_fails_check(standalone: LLMMock
         return str(request.last_user_message)
 
     standalone.use(standalone.collection, match=broken)
-    client = standalone.openai_client(max_retries=0)
+    client = standalone.openai_client()
     with pytest.raises(openai.InternalServerError) as excinfo:
         client.chat.completions.create(model="explode", messages=HELLO["messages"])  # type: ignore[arg-type]
+    assert excinfo.value.response.headers["x-should-retry"] == "false"
+    assert len(standalone.requests) == 1, "a bug in the mock is not retried"
     assert excinfo.value.type == "server_error"
     with pytest.raises(AssertionError) as failure:
         standalone.check()

@@ -207,7 +207,37 @@ def _chat(**changes: Any) -> dict[str, Any]:
             _chat(response__0__code=99),
             "Folder/Chat/ex",
             "response[0].code",
-            "expected an HTTP status code (100-599), got 99",
+            "expected an HTTP status code (200-599), got 99",
+        ),
+        (
+            _chat(response__0__code=101),
+            "Folder/Chat/ex",
+            "response[0].code",
+            "expected an HTTP status code (200-599), got 101",
+        ),
+        (
+            _chat(response__0__code=204),
+            "Folder/Chat/ex",
+            "response[0].code",
+            "status 204 cannot carry a body; use 200 with an empty body instead",
+        ),
+        (
+            _chat(response__0__header=[{"key": "bad name", "value": "x"}]),
+            "Folder/Chat/ex",
+            "response[0].header[0]",
+            "'bad name' is not a valid HTTP header name",
+        ),
+        (
+            _chat(response__0__header=[{"key": "x-ok", "value": "ok ✓"}]),
+            "Folder/Chat/ex",
+            "response[0].header[0]",
+            "the value of 'x-ok' is not Latin-1 text, which HTTP headers must be: 'ok ✓'",
+        ),
+        (
+            _chat(response__0__header=[{"key": "x-ok", "value": "a\r\nb: c"}]),
+            "Folder/Chat/ex",
+            "response[0].header[0]",
+            "the value of 'x-ok' has a line break",
         ),
         (
             _chat(response__0__header=7),

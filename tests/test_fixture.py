@@ -74,6 +74,36 @@ def test_add_response_rejects_bad_arguments(server: LLMMockServer) -> None:
         server.add_response(tool_calls=[{"arguments": {}}])
 
 
+def test_add_response_headers_follow_the_collection_rules(server: LLMMockServer) -> None:
+    with pytest.raises(ValueError, match="'bad name' is not a valid HTTP header name"):
+        server.add_response("x", headers={"bad name": "1"})
+    with pytest.raises(ValueError, match="unknown control header 'x-llm-mock-nope'"):
+        server.add_response("x", headers={"x-llm-mock-nope": "1"})
+    with pytest.raises(ValueError, match="status: expected an HTTP status code"):
+        server.add_response("x", status=100)
+    server.add_response(
+        "abcdef",
+        headers={"Content-Length": "2", "x-custom": "kept", "x-llm-mock-chunk-size": "4"},
+    )
+    client = server.openai_client(max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="m", messages=[{"role": "user", "content": "x"}]
+    )
+    assert raw.parse().choices[0].message.content == "abcdef"
+    assert raw.headers["x-custom"] == "kept"
+    assert "x-llm-mock-chunk-size" not in raw.headers
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    assert [c.choices[0].delta.content for c in stream if c.choices][1:3] == ["abcd", "ef"]
+
+
+def test_contains_is_whitespace_normalised_like_the_request(server: LLMMockServer) -> None:
+    server.add_response("found", contains="line one\nline  two")
+    assert chat(server, ("user", "before line one\n  line two after")) == "found"
+    server.assert_called_once(contains="line one\nline  two")
+
+
 def test_add_response_with_an_error_status(server: LLMMockServer) -> None:
     server.add_response(status=503, headers={"retry-after-ms": "1"})
     with pytest.raises(openai.InternalServerError) as excinfo:

@@ -156,7 +156,7 @@ def test_ini_path_is_relative_to_the_ini_file(
             ["--llm-collection=bad_item.json"],
             "",
             "*bad_item.json, item 'Folder/Chat/ex', field 'response[[]0].code': "
-            "expected an HTTP status code (100-599), got 'two hundred'*",
+            "expected an HTTP status code (200-599), got 'two hundred'*",
         ),
         (
             ["--llm-match=fuzzy"],

@@ -42,6 +42,7 @@ def create_app(state: MockState) -> Starlette:
             )
             try:
                 reply = state.too_large(http) if body is None else handler(http, request)
+                return _response(reply)
             except Exception as exc:
                 # Never swallowed: the test that caused it fails with this traceback.
                 state.errors.append(exc)
@@ -49,8 +50,8 @@ def create_app(state: MockState) -> Starlette:
                 error = error_object(
                     f"pytest-llm-mock raised {type(exc).__name__}: {exc}", "server_error"
                 )
-                reply = Reply(500, dumps(error))
-            return _response(reply)
+                # A bug answers the same every time: retrying only slows the test down.
+                return _response(Reply(500, dumps(error), (("x-should-retry", "false"),)))
 
         return endpoint
 

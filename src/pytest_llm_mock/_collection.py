@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,90 @@ CHAT_PATH = "/chat/completions"
 CONTROL_PREFIX = "x-llm-mock-"
 # Control headers an example may carry, and what each takes.
 CONTROLS = {"chunk-size": "a whole number of characters per stream chunk (1 or more)"}
+# Headers a recorded response carries that would corrupt a reply we send ourselves.
+DROPPED_HEADERS = frozenset(
+    {
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def status_problem(status: object) -> str | None:
+    """Why `status` cannot answer a request, or `None` if it can."""
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        return f"expected an HTTP status code (200-599), got {status!r}"
+    if status in (204, 304):
+        return f"status {status} cannot carry a body; use 200 with an empty body instead"
+    return None
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why a header cannot be sent as given, or `None` if it can."""
+    if not _TOKEN.fullmatch(name):
+        return f"{name!r} is not a valid HTTP header name"
+    if any(c in value for c in "\r\n\0"):
+        return f"the value of {name!r} has a line break"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return f"the value of {name!r} is not Latin-1 text, which HTTP headers must be: {value!r}"
+    return None
+
+
+def control_problem(name: str, value: str) -> str | None:
+    """Why an `x-llm-mock-*` control cannot be used, or `None` if it can."""
+    if name not in CONTROLS:
+        known = ", ".join(CONTROL_PREFIX + c for c in CONTROLS)
+        return f"unknown control header {CONTROL_PREFIX + name!r}; known: {known}"
+    if not value.strip().isdigit() or int(value) < 1:
+        return f"{CONTROL_PREFIX + name} takes {CONTROLS[name]}, got {value!r}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseHeaders:
+    """Response headers sorted out: the ones to send, the controls, the declared type."""
+
+    kept: tuple[tuple[str, str], ...] = ()
+    controls: Mapping[str, str] = field(default_factory=dict)
+    content_type: str = ""
+
+
+def sort_headers(pairs: Iterable[tuple[str, str]]) -> ResponseHeaders:
+    """Split headers into sent, controls and content type. Raises `ValueError` naming the
+    first header that cannot be used."""
+    kept: list[tuple[str, str]] = []
+    controls: dict[str, str] = {}
+    content_type = ""
+    for name, value in pairs:
+        lower = name.lower()
+        if lower.startswith(CONTROL_PREFIX):
+            control = lower[len(CONTROL_PREFIX) :]
+            problem = control_problem(control, value)
+            if problem is not None:
+                raise ValueError(problem)
+            controls[control] = value.strip()
+            continue
+        problem = header_problem(name, value)
+        if problem is not None:
+            raise ValueError(problem)
+        if lower == "content-type":
+            content_type = value
+        elif lower not in DROPPED_HEADERS:
+            kept.append((name, value))
+    return ResponseHeaders(tuple(kept), controls, content_type)
 
 
 class CollectionError(ValueError):

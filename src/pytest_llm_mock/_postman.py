@@ -17,36 +17,20 @@ from urllib.parse import urlsplit
 
 from ._collection import (
     CHAT_PATH,
-    CONTROL_PREFIX,
-    CONTROLS,
     Answer,
     Collection,
     CollectionError,
     Example,
     ObjectAnswer,
+    ResponseHeaders,
     StreamAnswer,
     TextAnswer,
     canonical_path,
+    sort_headers,
+    status_problem,
 )
 from ._request import ChatRequest, RequestError, parse_chat_request
 
-# Headers a recorded response carries that would corrupt a reply we send ourselves.
-_DROPPED_HEADERS = frozenset(
-    {
-        "connection",
-        "content-encoding",
-        "content-length",
-        "content-type",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 _VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 
 
@@ -235,14 +219,11 @@ class _Reader:
         status = response.get("code", 200)
         if status is None:
             status = 200
-        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-            raise self.error(
-                f"expected an HTTP status code (100-599), got {status!r}", where, prefix + "code"
-            )
-        headers, controls, content_type = self.headers(
-            response.get("header"), where, prefix + "header"
-        )
-        answer = self.answer(response.get("body"), content_type, where, prefix + "body")
+        problem = status_problem(status)
+        if problem is not None:
+            raise self.error(problem, where, prefix + "code")
+        headers = self.headers(response.get("header"), where, prefix + "header")
+        answer = self.answer(response.get("body"), headers.content_type, where, prefix + "body")
         if isinstance(answer, ObjectAnswer) and path == CHAT_PATH and status < 400:
             obj = answer.obj
             if "choices" not in obj and obj.get("object") != "chat.completion":
@@ -262,8 +243,8 @@ class _Reader:
             path=path,
             request=pattern,
             status=status,
-            headers=headers,
-            controls=controls,
+            headers=headers.kept,
+            controls=headers.controls,
             answer=answer,
             position=self.position - 1,
             uid=uid,
@@ -331,39 +312,31 @@ class _Reader:
                 f"not a chat-completion request{param}: {exc.message}", where, field + ".raw"
             ) from None
 
-    def headers(
-        self, raw: object, where: str, field: str
-    ) -> tuple[tuple[tuple[str, str], ...], dict[str, str], str]:
+    def headers(self, raw: object, where: str, field: str) -> ResponseHeaders:
         if raw is None:
-            return (), {}, ""
+            return ResponseHeaders()
         if isinstance(raw, str):
             # Postman v2.0 wrote headers as "Key: Value" lines.
-            pairs = [line.split(":", 1) for line in raw.splitlines() if ":" in line]
-            entries: list[Any] = [{"key": k.strip(), "value": v.strip()} for k, v in pairs]
+            lines = [line.split(":", 1) for line in raw.splitlines() if ":" in line]
+            entries: list[Any] = [{"key": k.strip(), "value": v.strip()} for k, v in lines]
         elif isinstance(raw, list):
             entries = raw
         else:
             raise self.error("expected a list of {key, value}", where, field)
-        kept: list[tuple[str, str]] = []
-        controls: dict[str, str] = {}
-        content_type = ""
+        pairs: list[tuple[str, str]] = []
         for i, entry in enumerate(entries):
             if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
                 raise self.error("expected an object with a string 'key'", where, f"{field}[{i}]")
             if entry.get("disabled") is True:
                 continue
-            key = entry["key"].strip()
             value = entry.get("value")
-            value = "" if value is None else str(value)
-            lower = key.lower()
-            if lower.startswith(CONTROL_PREFIX):
-                name = lower[len(CONTROL_PREFIX) :]
-                controls[name] = self.control(name, value, where, f"{field}[{i}]")
-            elif lower == "content-type":
-                content_type = value
-            elif lower not in _DROPPED_HEADERS:
-                kept.append((key, value))
-        return tuple(kept), controls, content_type
+            pair = (entry["key"].strip(), "" if value is None else str(value))
+            try:
+                sort_headers([pair])
+            except ValueError as exc:
+                raise self.error(str(exc), where, f"{field}[{i}]") from None
+            pairs.append(pair)
+        return sort_headers(pairs)
 
     def recording(self, body: str, where: str, field: str) -> StreamAnswer:
         chunks: list[Mapping[str, Any]] = []
@@ -387,18 +360,6 @@ class _Reader:
         if not chunks:
             raise self.error("the recorded stream has no 'data:' events", where, field)
         return StreamAnswer(body, tuple(chunks))
-
-    def control(self, name: str, value: str, where: str, field: str) -> str:
-        if name not in CONTROLS:
-            known = ", ".join(CONTROL_PREFIX + c for c in CONTROLS)
-            raise self.error(
-                f"unknown control header {CONTROL_PREFIX + name!r}; known: {known}", where, field
-            )
-        if not value.strip().isdigit() or int(value) < 1:
-            raise self.error(
-                f"{CONTROL_PREFIX + name} takes {CONTROLS[name]}, got {value!r}", where, field
-            )
-        return value.strip()
 
     def answer(self, body: object, content_type: str, where: str, field: str) -> Answer:
         if body is None:

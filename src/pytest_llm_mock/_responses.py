@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._collection import Answer, ObjectAnswer, TextAnswer
+from ._collection import Answer, ObjectAnswer, TextAnswer, sort_headers, status_problem
 from ._request import ChatRequest, Message, normalize_text, parse_chat_request
 
 ToolCallSpec = Mapping[str, Any]
@@ -21,6 +21,7 @@ class AddedResponse:
     answer: Answer
     status: int
     headers: tuple[tuple[str, str], ...]
+    controls: Mapping[str, str]
     last_user_message: str | None
     messages: tuple[Message, ...] | None
     contains: str | None
@@ -81,8 +82,10 @@ def build_added_response(
     """Check the arguments of `add_response` and build the response. Raises `ValueError`."""
     if times is not None and times < 1:
         raise ValueError(f"times must be a positive number or None (unlimited), got {times}")
-    if not 100 <= status <= 599:
-        raise ValueError(f"status must be an HTTP status code (100-599), got {status}")
+    problem = status_problem(status)
+    if problem is not None:
+        raise ValueError(f"status: {problem}")
+    sorted_headers = sort_headers((headers or {}).items())
     parsed_messages = None
     if messages is not None:
         parsed_messages = parse_chat_request({"model": "", "messages": list(messages)}).messages
@@ -90,12 +93,13 @@ def build_added_response(
         number=number,
         answer=_answer(content, tool_calls, body, status),
         status=status,
-        headers=tuple((headers or {}).items()),
+        headers=sorted_headers.kept,
+        controls=sorted_headers.controls,
         last_user_message=(
             normalize_text(last_user_message) if last_user_message is not None else None
         ),
         messages=parsed_messages,
-        contains=contains,
+        contains=normalize_text(contains) if contains is not None else None,
         model=model,
         times=times,
     )

@@ -153,7 +153,7 @@ class MockState:
         assert source is not None
         seed = example.uid if example is not None else f"{name}/{self.collection.name}"
         status = source.status
-        chunk_size = int(example.controls.get("chunk-size", 0)) if example else 0
+        chunk_size = int(source.controls.get("chunk-size", 0))
         body, stream = render(
             source.answer,
             status,
