@@ -249,3 +249,30 @@ def test_a_client_that_disconnects_mid_body_breaks_nothing(
     assert recorded.miss == "the client disconnected before sending its body"
     assert [r for r in caplog.records if r.levelname == "ERROR"] == []
     assert http.request(standalone.url, "POST", "/v1/chat/completions", HELLO).status == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"model": "m", "messages": [{"role": "user", "content": ' + b"[" * 50_000 + b"]",
+    ],
+    ids=["deep-json", "deep-unterminated"],
+)
+def test_deeply_nested_json_is_a_400_not_a_server_error(
+    standalone: LLMMockServer, body: bytes
+) -> None:
+    response = http.request(standalone.url, "POST", "/v1/chat/completions", body)
+    assert response.status == 400
+    assert_envelope(response.json())
+    standalone.check()
+
+
+def test_deeply_nested_content_parts_are_a_400(standalone: LLMMockServer) -> None:
+    nested = '"x"'
+    for _ in range(5000):
+        nested = '{"type": "image_url", "a": ' + nested + "}"
+    body = '{"model": "m", "messages": [{"role": "user", "content": [' + nested + "]}]}"
+    response = http.request(standalone.url, "POST", "/v1/chat/completions", body.encode())
+    assert response.status == 400
+    standalone.check()

@@ -341,3 +341,24 @@ def test_a_utf8_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(postman.collection()).encode())
     assert load_collection(path).examples == ()
+
+
+def test_generated_ids_do_not_depend_on_where_the_file_lives(tmp_path: Path) -> None:
+    data = postman.collection(postman.chat_item("x", postman.chat_body(("user", "hi")), "a"))
+    here = load_collection(postman.write(tmp_path / "a" / "c.json", data))
+    there = load_collection(postman.write(tmp_path / "b" / "other.json", data))
+    assert here.examples[0].uid == there.examples[0].uid
+
+
+def test_same_names_in_one_collection_get_different_ids(tmp_path: Path) -> None:
+    body = postman.chat_body(("user", "hi"))
+    data = postman.collection(postman.chat_item("x", body, "a"), postman.chat_item("x", body, "b"))
+    first, second = load(tmp_path, data).examples
+    assert first.uid != second.uid
+
+
+def test_a_pattern_without_model_fits_any_model(tmp_path: Path) -> None:
+    body = postman.chat_body(("user", "hi"), model=None)
+    collection = load(tmp_path, postman.collection(postman.chat_item("x", body, "a")))
+    assert collection.examples[0].model is None
+    assert collection.models == ()

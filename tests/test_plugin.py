@@ -370,6 +370,38 @@ def test_the_marker_selects_the_strategy(hello_project: pytest.Pytester) -> None
     hello_project.runpytest().assert_outcomes(passed=1)
 
 
+@pytest.mark.parametrize(
+    ("match", "message"),
+    [
+        (
+            "5",
+            "*match must be a strategy name or a callable, got 5; valid strategies are: "
+            "conversation*",
+        ),
+        (
+            "lambda request: [request.model]",
+            "*returned *gpt-4o-mini* for example 'Greetings/Hello/Hello': "
+            "a match key must be hashable*",
+        ),
+    ],
+)
+def test_bad_match_values_are_reported_clearly(
+    hello_project: pytest.Pytester, match: str, message: str
+) -> None:
+    hello_project.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.llm_collection("collection.json", match={match})
+        def test_it(llm_mock_server):
+            pass
+        """
+    )
+    result = hello_project.runpytest()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    (result.stderr if match == "5" else result.stdout).fnmatch_lines([message])
+
+
 def test_the_marker_rejects_unknown_arguments(hello_project: pytest.Pytester) -> None:
     hello_project.makepyfile(
         """

@@ -173,7 +173,8 @@ class Example:
 
     @property
     def model(self) -> str | None:
-        return self.request.model if self.request is not None else None
+        """The model the request pattern names, if it names one."""
+        return (self.request.model or None) if self.request is not None else None
 
     def is_named(self, name: str) -> bool:
         return name in (self.name, self.item, self.full_name)

@@ -110,6 +110,11 @@ def resolve_strategy(spec: str | Strategy | Callable[[ChatRequest], Key | None])
         return spec
     if callable(spec):
         return callable_strategy(spec)
+    if not isinstance(spec, str):
+        raise ValueError(
+            f"match must be a strategy name or a callable, got {spec!r}; valid strategies are: "
+            + ", ".join(STRATEGY_NAMES)
+        )
     if spec in _NAMED:
         return _NAMED[spec]
     if spec.startswith("regex:"):
@@ -148,8 +153,14 @@ class Index:
             key = strategy.key(example.request)
             if key is None:
                 index.unkeyed.append(example)
-            else:
+                continue
+            try:
                 index.by_key.setdefault(key, []).append(example)
+            except TypeError:
+                raise ValueError(
+                    f"the {strategy.name} strategy returned {key!r} for example "
+                    f"{example.full_name!r}: a match key must be hashable (a str or a tuple)"
+                ) from None
         return index
 
     def lookup(self, key: Key, model: str) -> Candidates | None:

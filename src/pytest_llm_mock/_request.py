@@ -72,10 +72,11 @@ def normalize_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def parse_chat_request(body: object) -> ChatRequest:
+def parse_chat_request(body: object, *, require_model: bool = True) -> ChatRequest:
     """Validate a decoded JSON body as a chat-completion request.
 
-    Raises `RequestError` naming the parameter, as the OpenAI API would with a 400.
+    Raises `RequestError` naming the parameter, as the OpenAI API would with a 400. A saved
+    request pattern may leave out `model` (`require_model=False`): it then fits any model.
     """
     if not isinstance(body, Mapping):
         raise RequestError(
@@ -84,6 +85,8 @@ def parse_chat_request(body: object) -> ChatRequest:
             code="invalid_type",
         )
     model = body.get("model")
+    if model is None and not require_model:
+        model = ""
     if model is None:
         raise RequestError(
             "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"

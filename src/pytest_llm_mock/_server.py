@@ -99,8 +99,14 @@ class ServerThread:
         self._thread = self._loop = self._stop = None
 
     def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
-        factory = server.config.get_loop_factory()
-        loop = factory() if factory is not None else asyncio.new_event_loop()
+        try:
+            factory = server.config.get_loop_factory()
+            loop = factory() if factory is not None else asyncio.new_event_loop()
+        except BaseException as exc:  # reported to the thread that called start()
+            sock.close()
+            self._error = exc
+            self._ready.set()
+            return
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._serve(server, sock))

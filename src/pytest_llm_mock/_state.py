@@ -117,8 +117,12 @@ class MockState:
             decoded = json.loads(http.body)
         except ValueError as exc:
             return self._reject(http, None, 400, _json_error(str(exc)))
+        except RecursionError:
+            return self._reject(http, None, 400, _json_error("the JSON is nested too deeply"))
         try:
             request = parse_chat_request(decoded)
+        except RecursionError:
+            return self._reject(http, None, 400, _json_error("the JSON is nested too deeply"))
         except RequestError as exc:
             error = error_object(
                 exc.message, "invalid_request_error", param=exc.param, code=exc.code
