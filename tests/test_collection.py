@@ -240,6 +240,21 @@ def _chat(**changes: Any) -> dict[str, Any]:
             "the value of 'x-ok' has a line break",
         ),
         (
+            _chat(
+                response__0__body='{"choices": [{"message": {"tool_calls": [{"function": "f"}]}}]}'
+            ),
+            "Folder/Chat/ex",
+            "response[0].body",
+            "not a valid chat.completion: choices[0].message.tool_calls[0].function: expected an "
+            "object with a string 'name'",
+        ),
+        (
+            _chat(response__0__body='{"choices": {}}'),
+            "Folder/Chat/ex",
+            "response[0].body",
+            "not a valid chat.completion: choices: expected a list of choices",
+        ),
+        (
             _chat(response__0__header=7),
             "Folder/Chat/ex",
             "response[0].header",

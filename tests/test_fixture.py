@@ -70,6 +70,8 @@ def test_add_response_rejects_bad_arguments(server: LLMMockServer) -> None:
         server.add_response("x", times=0)
     with pytest.raises(ValueError, match="give either body or content/tool_calls"):
         server.add_response("x", body={"choices": []})
+    with pytest.raises(ValueError, match=r"body is not a valid chat.completion: choices\[0\]: "):
+        server.add_response(body={"choices": ["text"]})
     with pytest.raises(ValueError, match="a tool call needs a 'name'"):
         server.add_response(tool_calls=[{"arguments": {}}])
 

@@ -223,3 +223,37 @@ def test_lookup_does_not_scan_the_collection(tmp_path: Path) -> None:
         assert built == 2000
         assert ask(server, "q1999") == "a1999"
         assert calls == built + 1
+
+
+def test_regex_searches_the_text_as_sent(tmp_path: Path) -> None:
+    prompt = "Task: book\nUSER: a table for two\nAI: sure\n---\nflows: ..."
+    item = postman.chat_item("rasa-ish", postman.chat_body(("user", prompt)), "booked")
+    path = postman.write(tmp_path / "c.json", postman.collection(item))
+    edited = "Task: book, edited\nUSER:   a table  for two\nAI: sure\n---\nflows: changed"
+    with LLMMockServer(path, match=r"regex:USER: ([^\n]*)\n") as server:
+        assert ask(server, edited) == "booked"
+
+
+def test_a_dialogue_miss_points_at_the_message_that_differs(tmp_path: Path) -> None:
+    recorded = postman.chat_body(
+        ("system", "S"), ("user", "Hi"), ("assistant", "Where to?"), ("user", "France")
+    )
+    item = postman.chat_item("trip", recorded, "Bon voyage")
+    path = postman.write(tmp_path / "c.json", postman.collection(item))
+    with LLMMockServer(path, match="dialogue", strict=False) as server:
+        client = server.openai_client(max_retries=0)
+        with pytest.raises(openai.NotFoundError) as excinfo:
+            client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[
+                    {"role": "developer", "content": "D"},
+                    {"role": "system", "content": "S"},
+                    {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Where to?"},
+                    {"role": "user", "content": "Spain"},
+                ],
+            )
+    message = excinfo.value.message
+    assert "first difference in messages[3] (user) (received as messages[4] (user)):" in message
+    assert "expected: France" in message
+    assert "received: Spain" in message

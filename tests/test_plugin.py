@@ -206,6 +206,56 @@ def test_a_broken_marker_collection_names_the_test(pytester: pytest.Pytester) ->
     )
 
 
+def test_a_broken_collection_under_xdist_reports_its_message(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.llm_collection("nope.json")
+        def test_it(llm_mock_server):
+            pass
+
+        def test_other():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=1, errors=1)
+    output = result.stdout.str()
+    assert "INTERNALERROR" not in output
+    result.stdout.fnmatch_lines(
+        ["*collection from llm_collection marker of *::test_it: *nope.json: no such file*"]
+    )
+
+
+def test_requests_made_while_fixtures_are_torn_down_are_checked(
+    hello_project: pytest.Pytester,
+) -> None:
+    hello_project.makepyfile(
+        """
+        import openai
+        import pytest
+
+        @pytest.fixture
+        def app(llm_mock_server):
+            yield
+            client = llm_mock_server.openai_client(max_retries=0)
+            with pytest.raises(openai.NotFoundError):
+                client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "goodbye"}]
+                )
+
+        def test_it(app):
+            pass
+        """
+    )
+    result = hello_project.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*pytest-llm-mock (at teardown): 1 request(s) were not answered by any example:*"]
+    )
+
+
 def test_tests_that_do_not_use_the_fixture_never_load_a_collection(
     pytester: pytest.Pytester,
 ) -> None:

@@ -53,7 +53,7 @@ def explain_miss(
 
 def _score(received: View, expected: View) -> tuple[int, int, int]:
     equal = 0
-    for (_, want), (_, got) in zip(expected, received, strict=False):
+    for (_, _, want), (_, _, got) in zip(expected, received, strict=False):
         if want != got:
             return (equal, _common_prefix(want, got), -abs(len(expected) - len(received)))
         equal += 1
@@ -71,16 +71,17 @@ def _common_prefix(a: str, b: str) -> int:
 
 def first_difference(expected: View, received: View) -> list[str]:
     """Lines that show where `received` first departs from `expected`."""
-    for (label, want), (got_label, got) in zip(expected, received, strict=False):
-        if label != got_label:
+    for (kind, label, want), (got_kind, got_label, got) in zip(expected, received, strict=False):
+        if kind != got_kind:
             return [f"expected {label}, received {got_label}", *_texts(want, got)]
         if want != got:
-            return [f"first difference in {label}:", *_texts(want, got)]
+            where = label if label == got_label else f"{label} (received as {got_label})"
+            return [f"first difference in {where}:", *_texts(want, got)]
     if len(expected) > len(received):
-        label, want = expected[len(received)]
+        _, label, want = expected[len(received)]
         return [f"the request ends before {label}: {shorten(want, 70)!r}"]
     if len(received) > len(expected):
-        label, got = received[len(expected)]
+        _, label, got = received[len(expected)]
         return [f"the request has an extra {label}: {shorten(got, 70)!r}"]
     return ["the keys are equal; the example is not reachable with this strategy"]
 

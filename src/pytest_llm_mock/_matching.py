@@ -12,11 +12,12 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ._collection import CHAT_PATH, Example
-from ._request import ChatRequest, Message
+from ._request import ChatRequest, Message, normalize_text
 
 Key = Hashable
-# What a miss explanation compares: labelled texts, such as ("messages[1] (user)", "Hello").
-View = tuple[tuple[str, str], ...]
+# What a miss explanation compares, item by item: (kind, label, text), such as
+# ("user", "messages[1] (user)", "Hello"). Kinds and texts are compared; labels are shown.
+View = tuple[tuple[str, str, str], ...]
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
@@ -35,14 +36,14 @@ class Strategy:
             object.__setattr__(self, "cache_key", self.name)
 
 
-def _message_label(index: int, message: Message) -> tuple[str, str]:
+def _message_label(index: int, message: Message) -> tuple[str, str, str]:
     text = message.text
     if message.tool_calls:
         calls = ", ".join(f"{name}({args})" for name, args in message.tool_calls)
         text = f"{text} [tool calls: {calls}]" if text else f"[tool calls: {calls}]"
     if message.tool_call_id:
         text = f"[tool_call_id {message.tool_call_id}] {text}"
-    return (f"messages[{index}] ({message.role})", text)
+    return (message.role, f"messages[{index}] ({message.role})", text)
 
 
 def _conversation_view(request: ChatRequest) -> View:
@@ -69,7 +70,7 @@ def _last_user_key(request: ChatRequest) -> Key | None:
 
 def _last_user_view(request: ChatRequest) -> View:
     text = request.last_user_message
-    return () if text is None else (("last user message", text),)
+    return () if text is None else (("user", "the last user message", text),)
 
 
 CONVERSATION = Strategy("conversation", _conversation_key, _conversation_view)
@@ -83,22 +84,23 @@ def regex_strategy(pattern: str) -> Strategy:
     compiled = re.compile(pattern)
 
     def key(request: ChatRequest) -> Key | None:
-        text = request.last_user_message
+        text = request.last_user_raw  # as sent: patterns may rely on line breaks
         found = compiled.search(text) if text is not None else None
         if found is None:
             return None
-        return found.group(1) if compiled.groups else found.group(0)
+        return normalize_text(found.group(1) if compiled.groups else found.group(0))
 
     def view(request: ChatRequest) -> View:
         value = key(request)
-        return () if value is None else ((f"regex {pattern!r} capture", str(value)),)
+        label = f"the capture of regex {pattern!r}"
+        return () if value is None else (("capture", label, str(value)),)
 
     return Strategy(f"regex:{pattern}", key, view)
 
 
 def callable_strategy(function: Callable[[ChatRequest], Key | None]) -> Strategy:
     def view(request: ChatRequest) -> View:
-        return (("key", repr(function(request))),)
+        return (("key", "the key", repr(function(request))),)
 
     name = getattr(function, "__qualname__", repr(function))
     return Strategy(f"callable {name}", function, view, cache_key=function)

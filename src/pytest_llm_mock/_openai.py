@@ -140,6 +140,34 @@ def complete_chat(obj: Mapping[str, Any], *, seed: str, request: ChatRequest) ->
     return body
 
 
+def completion_problem(obj: Mapping[str, Any]) -> str | None:
+    """What in a `chat.completion` object cannot be served, or `None` if it can be."""
+    choices = obj.get("choices")
+    if not isinstance(choices, list):
+        return "choices: expected a list of choices"
+    for i, choice in enumerate(choices):
+        where = f"choices[{i}]"
+        if not isinstance(choice, Mapping):
+            return f"{where}: expected an object"
+        message = choice.get("message", {})
+        if not isinstance(message, Mapping):
+            return f"{where}.message: expected an object"
+        for key in ("content", "refusal"):
+            if message.get(key) is not None and not isinstance(message[key], str):
+                return f"{where}.message.{key}: expected a string or null"
+        calls = message.get("tool_calls") or []
+        if not isinstance(calls, list):
+            return f"{where}.message.tool_calls: expected a list"
+        for j, call in enumerate(calls):
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+                return (
+                    f"{where}.message.tool_calls[{j}].function: expected an object with a "
+                    "string 'name'"
+                )
+    return None
+
+
 def _complete_choice(raw: object, position: int, seed: str) -> dict[str, Any]:
     choice = dict(raw) if isinstance(raw, Mapping) else {}
     index = choice.setdefault("index", position)

@@ -29,6 +29,7 @@ from ._collection import (
     sort_headers,
     status_problem,
 )
+from ._openai import completion_problem
 from ._request import ChatRequest, RequestError, parse_chat_request
 
 _VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
@@ -226,6 +227,9 @@ class _Reader:
         answer = self.answer(response.get("body"), headers.content_type, where, prefix + "body")
         if isinstance(answer, ObjectAnswer) and path == CHAT_PATH and status < 400:
             obj = answer.obj
+            problem = completion_problem(obj) if "choices" in obj else None
+            if problem is not None:
+                raise self.error(f"not a valid chat.completion: {problem}", where, prefix + "body")
             if "choices" not in obj and obj.get("object") != "chat.completion":
                 # JSON that is not a completion is the assistant's text: structured output.
                 answer = TextAnswer(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _ROLES = ("developer", "system", "user", "assistant", "tool", "function")
 
@@ -38,6 +38,7 @@ class Message:
     text: str
     tool_calls: tuple[tuple[str, str], ...] = ()
     tool_call_id: str = ""
+    raw: str = field(default="", compare=False, repr=False)  # the text before normalising
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +58,19 @@ class ChatRequest:
 
     @property
     def last_user_message(self) -> str | None:
+        last = self._last_user()
+        return last.text if last is not None else None
+
+    @property
+    def last_user_raw(self) -> str | None:
+        """The last user message's text as sent: line breaks and spacing kept."""
+        last = self._last_user()
+        return last.raw if last is not None else None
+
+    def _last_user(self) -> Message | None:
         for message in reversed(self.messages):
             if message.role == "user":
-                return message.text
+                return message
         return None
 
     def text(self) -> str:
@@ -138,11 +149,22 @@ def _parse_message(raw: object, where: str) -> Message:
         )
     assert isinstance(role, str)
     text = _content_text(raw.get("content"), f"{where}.content")
+    content = raw.get("content")
+    if isinstance(content, list):
+        content = "\n".join(
+            p["text"] for p in content if isinstance(p, Mapping) and p.get("type") == "text"
+        )
     tool_calls = _tool_calls(raw.get("tool_calls"), f"{where}.tool_calls")
     tool_call_id = raw.get("tool_call_id") or ""
     if not isinstance(tool_call_id, str):
         raise _invalid_type(f"{where}.tool_call_id", "a string", tool_call_id)
-    return Message(role=role, text=text, tool_calls=tool_calls, tool_call_id=tool_call_id)
+    return Message(
+        role=role,
+        text=text,
+        tool_calls=tool_calls,
+        tool_call_id=tool_call_id,
+        raw=content if isinstance(content, str) else "",
+    )
 
 
 def _content_text(content: object, where: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._collection import Answer, ObjectAnswer, TextAnswer, sort_headers, status_problem
+from ._openai import completion_problem
 from ._request import ChatRequest, Message, normalize_text, parse_chat_request
 
 ToolCallSpec = Mapping[str, Any]
@@ -114,7 +115,12 @@ def _answer(
     if body is not None:
         if content is not None or tool_calls is not None:
             raise ValueError("give either body or content/tool_calls, not both")
-        return TextAnswer(body) if isinstance(body, str) else ObjectAnswer(dict(body))
+        if isinstance(body, str):
+            return TextAnswer(body)
+        problem = completion_problem(body) if "choices" in body else None
+        if problem is not None:
+            raise ValueError(f"body is not a valid chat.completion: {problem}")
+        return ObjectAnswer(dict(body))
     if tool_calls is None:
         if content is None and status < 400:
             raise ValueError("add_response needs content, tool_calls or body")

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 FIXTURE = "llm_mock_server"
 _SERVER: pytest.StashKey[LLMMockServer] = pytest.StashKey()
 _SETTINGS: pytest.StashKey[Settings] = pytest.StashKey()
+_BROKEN: pytest.StashKey[str] = pytest.StashKey()  # a usage error found in an xdist worker
+_REPORTED: pytest.StashKey[bool] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,8 +66,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     from ._options import settings_for
 
+    in_worker = hasattr(session.config, "workerinput")
     for item in users:
-        item.stash[_SETTINGS] = settings_for(item)
+        try:
+            item.stash[_SETTINGS] = settings_for(item)
+        except pytest.UsageError as exc:
+            if not in_worker:
+                raise
+            # A worker cannot stop the run with a usage error (xdist reports an internal
+            # error without the message): each affected test reports it instead.
+            item.stash[_BROKEN] = str(exc)
 
 
 @pytest.fixture(scope="session")
@@ -87,18 +97,27 @@ def llm_mock_server(
     from ._options import settings_for
 
     item = request.node
+    if _BROKEN in item.stash:
+        pytest.fail(item.stash[_BROKEN], pytrace=False)
     settings = item.stash.get(_SETTINGS, None) or settings_for(item)
     server = _llm_mock_session
     server.reset()
     server.use(settings.collection, match=settings.strategy)
     server.strict = settings.strict
     item.stash[_SERVER] = server
+    failures = None
     try:
         yield server
+        # Requests made after the test body (by fixtures torn down before this one) are
+        # checked here; the body's own were checked when it ended.
+        if server.strict and not item.stash.get(_REPORTED, False):
+            failures = server.failures()
     finally:
         del item.stash[_SERVER]
         server._close_clients()
         server.reset()
+    if failures is not None:
+        pytest.fail(f"pytest-llm-mock (at teardown): {failures}", pytrace=False)
 
 
 @pytest.fixture
@@ -120,9 +139,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         failures = server.failures() if server is not None else None
         if failures is not None:
             item.add_report_section("call", "llm-mock", failures)
+            item.stash[_REPORTED] = True
         raise
     server = item.stash.get(_SERVER, None)
     if server is not None and server.strict:
         failures = server.failures()
         if failures is not None:
+            item.stash[_REPORTED] = True
             pytest.fail(f"pytest-llm-mock: {failures}", pytrace=False)
