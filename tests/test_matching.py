@@ -129,7 +129,7 @@ def test_unknown_strategies_list_the_valid_ones() -> None:
     with pytest.raises(
         ValueError,
         match="unknown match strategy 'exact'; valid strategies are: conversation, dialogue, "
-        "last_user_message, regex:PATTERN",
+        "last_user_message, rasa, regex:PATTERN",
     ):
         resolve_strategy("exact")
     with pytest.raises(ValueError, match="bad regular expression"):

@@ -162,7 +162,7 @@ def test_ini_path_is_relative_to_the_ini_file(
             ["--llm-match=fuzzy"],
             "",
             "*--llm-match: unknown match strategy 'fuzzy'; valid strategies are: conversation, "
-            "dialogue, last_user_message, regex:PATTERN*",
+            "dialogue, last_user_message, rasa, regex:PATTERN*",
         ),
     ],
     ids=["missing-flag", "missing-ini", "broken-json", "bad-field", "bad-strategy"],

@@ -31,7 +31,8 @@ def explain_miss(
         f"(strategy: {strategy.name}, model: {request.model}).",
     ]
     if not received:
-        lines.append(f"The request has no key under the {strategy.name!r} strategy.")
+        reason = strategy.no_key or "the strategy gave no key"
+        lines.append(f"The request has no key under the {strategy.name!r} strategy: {reason}.")
     ranked = sorted(
         (e for e in examples if e.request is not None),
         key=lambda e: _score(received, strategy.view(e.request)) if e.request else (0, 0, 0),

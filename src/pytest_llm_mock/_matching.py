@@ -30,6 +30,7 @@ class Strategy:
     key: Callable[[ChatRequest], Key | None]
     view: Callable[[ChatRequest], View]
     cache_key: Hashable = None  # what identifies the strategy for index caching
+    no_key: str = ""  # why a request can have no key, for miss explanations
 
     def __post_init__(self) -> None:
         if self.cache_key is None:
@@ -73,10 +74,53 @@ def _last_user_view(request: ChatRequest) -> View:
     return () if text is None else (("user", "the last user message", text),)
 
 
+_SEPARATOR = re.compile(r"^\s*-{3,}\s*$", re.MULTILINE)
+_HISTORY_HEADING = re.compile(r"^[#\s]*conversation history\s*:?\s*$", re.IGNORECASE)
+
+
+def rasa_history(prompt: str) -> str | None:
+    """The `Conversation History` section of a Rasa command-generator prompt, normalised.
+
+    Rasa sends one user message whose sections are separated by `---` lines; the section
+    whose first line is the heading holds the USER:/AI: transcript.
+    """
+    for section in _SEPARATOR.split(prompt):
+        heading, _, body = section.strip().partition("\n")
+        if _HISTORY_HEADING.match(heading):
+            return normalize_text(body)
+    return None
+
+
+def _rasa_key(request: ChatRequest) -> Key | None:
+    prompt = request.last_user_raw
+    return rasa_history(prompt) if prompt is not None else None
+
+
+def _rasa_view(request: ChatRequest) -> View:
+    history = _rasa_key(request)
+    if not isinstance(history, str):
+        return ()
+    return (("history", "the Conversation History section", history),)
+
+
 CONVERSATION = Strategy("conversation", _conversation_key, _conversation_view)
 DIALOGUE = Strategy("dialogue", _dialogue_key, _dialogue_view)
-LAST_USER_MESSAGE = Strategy("last_user_message", _last_user_key, _last_user_view)
-_NAMED = {s.name: s for s in (CONVERSATION, DIALOGUE, LAST_USER_MESSAGE)}
+LAST_USER_MESSAGE = Strategy(
+    "last_user_message",
+    _last_user_key,
+    _last_user_view,
+    no_key="the request has no user message",
+)
+RASA = Strategy(
+    "rasa",
+    _rasa_key,
+    _rasa_view,
+    no_key=(
+        "the Rasa conversation section was not found: the last user message has no section "
+        "headed 'Conversation History' between '---' lines"
+    ),
+)
+_NAMED = {s.name: s for s in (CONVERSATION, DIALOGUE, LAST_USER_MESSAGE, RASA)}
 STRATEGY_NAMES = (*_NAMED, "regex:PATTERN")
 
 
@@ -95,7 +139,12 @@ def regex_strategy(pattern: str) -> Strategy:
         label = f"the capture of regex {pattern!r}"
         return () if value is None else (("capture", label, str(value)),)
 
-    return Strategy(f"regex:{pattern}", key, view)
+    return Strategy(
+        f"regex:{pattern}",
+        key,
+        view,
+        no_key=f"the last user message has no match for the regular expression {pattern!r}",
+    )
 
 
 def callable_strategy(function: Callable[[ChatRequest], Key | None]) -> Strategy:

@@ -32,7 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--llm-match",
         metavar="STRATEGY",
-        help="match strategy: conversation (default), dialogue, last_user_message, regex:PATTERN",
+        help="match strategy: conversation (default), dialogue, last_user_message, rasa, "
+        "regex:PATTERN",
     )
     group.addoption(
         "--llm-lenient",
