@@ -161,6 +161,7 @@ class Example:
     answer: Answer
     position: int
     uid: str
+    postman_id: str | None = None  # the example's `id` in the export, if it has one
 
     @property
     def full_name(self) -> str:

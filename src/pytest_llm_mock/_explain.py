@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from ._collection import Collection, Example
 from ._journal import shorten
-from ._matching import Strategy, View
+from ._matching import Index, Strategy, View
 from ._request import ChatRequest
 
 CLOSEST = 3
@@ -104,3 +104,25 @@ def _texts(want: str, got: str) -> list[str]:
         f"  received: {shown_got}",
         f"            {caret}^ (character {at})",
     ]
+
+
+def explain_selection(
+    name: str | None, status: int | None, collection: Collection, index: Index
+) -> str:
+    """Why Postman's x-mock-response-name/-id/-code headers selected nothing."""
+    asked = []
+    if name is not None:
+        asked.append(f"x-mock-response-name/id {name!r}")
+    if status is not None:
+        asked.append(f"x-mock-response-code {status}")
+    lines = [f"No example in {collection.describe()} fits {' and '.join(asked)}."]
+    if name is not None and index.named(name):
+        statuses = sorted({e.status for e in index.named(name)})
+        lines.append(f"Examples named {name!r} answer with status {statuses}, not {status}.")
+    elif name is not None:
+        known = sorted({e.name for group in index.by_name.values() for e in group})
+        shown = ", ".join(repr(n) for n in known[:10]) + (", ..." if len(known) > 10 else "")
+        lines.append(f"Chat examples are named: {shown or '(none)'}.")
+    else:
+        lines.append(f"The examples that match this request have other statuses than {status}.")
+    return "\n".join(lines)

@@ -194,12 +194,20 @@ class Index:
     strategy: Strategy
     by_key: dict[Key, list[Example]] = field(default_factory=dict)
     unkeyed: list[Example] = field(default_factory=list)
+    by_name: dict[str, list[Example]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, examples: Iterable[Example], strategy: Strategy) -> Index:
         index = cls(strategy)
         for example in examples:
-            if example.path != CHAT_PATH or example.request is None:
+            if example.path != CHAT_PATH:
+                continue
+            # Postman's x-mock-response-name and -id pick examples by name or id.
+            names = {example.name, example.full_name, example.postman_id} - {None}
+            for name in names:
+                assert name is not None
+                index.by_name.setdefault(name, []).append(example)
+            if example.request is None:
                 continue
             key = strategy.key(example.request)
             if key is None:
@@ -226,3 +234,11 @@ class Index:
 
     def keyed_examples(self) -> Sequence[Example]:
         return [e for group in self.by_key.values() for e in group]
+
+    def named(self, name: str) -> tuple[Example, ...]:
+        """The chat examples with this name, full `Folder/Item/Example` name or Postman id."""
+        return tuple(self.by_name.get(name, ()))
+
+    def sequences(self) -> dict[Key, list[Example]]:
+        """Keys that several examples share: sequences, or ambiguity `check` reports."""
+        return {key: group for key, group in self.by_key.items() if len(group) > 1}

@@ -253,6 +253,7 @@ class _Reader:
             answer=answer,
             position=self.position - 1,
             uid=uid,
+            postman_id=response["id"] if isinstance(response.get("id"), str) else None,
         )
 
     def url_path(self, url: object, where: str, field: str) -> str:

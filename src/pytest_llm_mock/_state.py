@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ._collection import Answer, Collection, Example, StreamAnswer, empty_collection
-from ._explain import explain_miss
+from ._explain import explain_miss, explain_selection
 from ._journal import Journal, RecordedRequest, redact
 from ._matching import CONVERSATION, Index, Strategy
 from ._openai import (
@@ -136,13 +136,25 @@ class MockState:
             if response.matches(request):
                 response.used += 1
                 return self._reply(http, request, response.name, None, response)
-        key = self.strategy.key(request)
-        candidates = self.index.lookup(key, request.model) if key is not None else None
-        if candidates is None:
-            return self._miss(http, request)
-        position = self._counters.get(candidates.sequence, 0)
-        self._counters[candidates.sequence] = position + 1
-        example = candidates.examples[min(position, len(candidates.examples) - 1)]
+        selection = _postman_selection(http.headers)
+        if selection.name is not None:
+            found = self.index.named(selection.name)
+            sequence: Hashable = ("selected", selection.name, selection.status)
+        else:
+            key = self.strategy.key(request)
+            candidates = self.index.lookup(key, request.model) if key is not None else None
+            found = candidates.examples if candidates is not None else ()
+            sequence = candidates.sequence if candidates is not None else None
+        matched = found
+        if selection.status is not None:
+            found = tuple(e for e in found if e.status == selection.status)
+        if not found:
+            # A selection explains the miss when it named an example or filtered some out.
+            explained_by = selection if selection.name is not None or matched else None
+            return self._miss(http, request, explained_by)
+        position = self._counters.get((sequence, selection.status), 0)
+        self._counters[(sequence, selection.status)] = position + 1
+        example = found[min(position, len(found) - 1)]
         return self._reply(http, request, example.full_name, example, None)
 
     def _reply(
@@ -176,8 +188,14 @@ class MockState:
         self._record(http, request, status, name, example)
         return Reply(status, body, _dedupe(headers), stream)
 
-    def _miss(self, http: HttpRequest, request: ChatRequest) -> Reply:
-        text = explain_miss(request, self.strategy, self.collection, self.index.keyed_examples())
+    def _miss(
+        self, http: HttpRequest, request: ChatRequest, selection: Selection | None = None
+    ) -> Reply:
+        if selection is not None:
+            text = explain_selection(selection.name, selection.status, self.collection, self.index)
+        else:
+            examples = self.index.keyed_examples()
+            text = explain_miss(request, self.strategy, self.collection, examples)
         error = error_object(text, "invalid_request_error", code="llm_mock_no_match")
         self._record(http, request, 404, None, None, miss=text)
         return Reply(404, dumps(error), (("x-should-retry", "false"),))
@@ -312,6 +330,25 @@ def _recorded(
         miss=miss,
         answered_by=example,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Postman's example selection headers: a name (or id), and a status to keep."""
+
+    name: str | None = None
+    status: int | None = None
+
+
+def _postman_selection(headers: Headers) -> Selection:
+    name = status = None
+    for key, value in headers:
+        lower = key.lower()
+        if lower in ("x-mock-response-name", "x-mock-response-id"):
+            name = value
+        elif lower == "x-mock-response-code" and value.strip().isdigit():
+            status = int(value)
+    return Selection(name, status)
 
 
 def _api_key(headers: Headers) -> str | None:
