@@ -257,3 +257,62 @@ def test_a_dialogue_miss_points_at_the_message_that_differs(tmp_path: Path) -> N
     assert "first difference in messages[3] (user) (received as messages[4] (user)):" in message
     assert "expected: France" in message
     assert "received: Spain" in message
+
+
+class CountingKey(str):
+    """A match key that counts how often dict lookups compare it."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountingKey.comparisons += 1
+        return str.__eq__(self, other)
+
+    def __hash__(self) -> int:
+        return str.__hash__(self)
+
+
+def counting_key(request: Any) -> CountingKey:
+    return CountingKey(request.last_user_message)
+
+
+@pytest.mark.parametrize("size", [10, 10_000])
+def test_a_lookup_makes_the_same_comparisons_whatever_the_size(tmp_path: Path, size: int) -> None:
+    items = [
+        postman.chat_item(str(i), postman.chat_body(("user", f"q{i}")), f"a{i}")
+        for i in range(size)
+    ]
+    path = postman.write(tmp_path / "big.json", postman.collection(*items))
+    with LLMMockServer(path, match=counting_key) as server:
+        CountingKey.comparisons = 0
+        assert ask(server, "q7") == "a7"
+        assert CountingKey.comparisons == 1, "one dict lookup: one comparison, for 10 or 10,000"
+
+
+def test_the_index_exposes_examples_that_share_a_key(tmp_path: Path) -> None:
+    from pytest_llm_mock import load_collection
+    from pytest_llm_mock._matching import CONVERSATION, Index
+
+    hi = postman.chat_body(("user", "Hi"))
+    items = [
+        postman.chat_item("one", hi, "1"),
+        postman.chat_item("two", hi, "2"),
+        postman.chat_item("alone", postman.chat_body(("user", "Bye")), "3"),
+    ]
+    collection = load_collection(postman.write(tmp_path / "c.json", postman.collection(*items)))
+    groups = Index.build(collection.examples, CONVERSATION).sequences()
+    assert [[e.name for e in group] for group in groups.values()] == [["one", "two"]]
+
+
+def test_a_callable_strategy_matches_and_misses(tmp_path: Path) -> None:
+    def first_word(request: Any) -> str:
+        return str(request.last_user_message).split()[0].lower()
+
+    item = postman.chat_item("greet", postman.chat_body(("user", "Hello there")), "Hi!")
+    path = postman.write(tmp_path / "c.json", postman.collection(item))
+    with LLMMockServer(path, match=first_word, strict=False) as server:
+        assert ask(server, "HELLO again, friend") == "Hi!"
+        with pytest.raises(openai.NotFoundError) as excinfo:
+            ask(server, "Goodbye there")
+    assert "strategy: callable " in excinfo.value.message
+    assert "first difference in the key:" in excinfo.value.message

@@ -286,23 +286,47 @@ def hello_project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def test_an_unmatched_request_fails_the_test_with_the_closest_example(
+def test_an_unmatched_request_fails_the_test_with_the_closest_examples(
     hello_project: pytest.Pytester,
 ) -> None:
+    hello = postman.chat_body(("user", "Hello world"))
+    bye = postman.chat_body(("system", "Be nice."), ("user", "Help me, world"))
+    weather = postman.chat_body(("user", "What is the weather?"))
+    data = postman.collection(
+        postman.folder("Greetings", postman.chat_item("Hello", hello, "Hi!")),
+        postman.folder("Greetings", postman.chat_item("Help", bye, "Sure.")),
+        postman.folder("Other", postman.chat_item("Weather", weather, "Sunny.")),
+    )
+    postman.write(hello_project.path / "collection.json", data)
     hello_project.makepyfile(UNMATCHED)
     result = hello_project.runpytest()
     result.assert_outcomes(failed=1)
+    path = hello_project.path / "collection.json"
     result.stdout.fnmatch_lines(
         [
-            "*pytest-llm-mock: 1 request(s) were not answered by any example:",
+            "pytest-llm-mock: 1 request(s) were not answered by any example:",
             "1. POST /v1/chat/completions",
-            "   No example in *collection.json matches this request (strategy: conversation, "
+            f"   No example in {path} matches this request (strategy: conversation, "
             "model: gpt-4o-mini).",
+            "   The request: 1 message, last user message 'Hello wrold'.",
             "   Closest example 1: 'Hello' of item 'Greetings/Hello'",
             "       first difference in messages[0] (user):",
             "         expected: Hello world",
             "         received: Hello wrold",
             "                          ^ (character 7)",
+            "   Closest example 2: 'Weather' of item 'Other/Weather'",
+            "       first difference in messages[0] (user):",
+            "         expected: What is the weather?",
+            "         received: Hello wrold",
+            "                   ^ (character 0)",
+            "   Closest example 3: 'Help' of item 'Greetings/Help'",
+            "       expected messages[0] (system), received messages[0] (user)",
+            "         expected: Be nice.",
+            "         received: Hello wrold",
+            "                   ^ (character 0)",
+            f"   To fix it: edit item 'Greetings/Hello' in {path} if the request is right, or "
+            "save a new example for it; or answer it from the test with "
+            "llm_mock_server.add_response(...).",
         ],
         consecutive=True,
     )

@@ -104,3 +104,49 @@ def test_a_different_tool_result_is_a_different_conversation(server: LLMMockServ
         client.chat.completions.create(model="gpt-4o", messages=messages)
     assert "first difference in messages[2] (tool)" in excinfo.value.message
     server.reset()
+
+
+def test_an_agent_loop_under_last_user_message_uses_a_sequence(tmp_path: Path) -> None:
+    """After a tool call the follow-up repeats the same last user message: a sequence of two
+    examples answers the call first and the final text second, so the loop ends."""
+    first = {"choices": [{"message": {"role": "assistant", "content": None, "tool_calls": [CALL]}}]}
+    items = [
+        postman.chat_item("call", {"messages": [ASK]}, first),
+        postman.chat_item("final", {"messages": [ASK]}, "It is 21 °C and sunny in Paris."),
+    ]
+    path = postman.write(tmp_path / "loop.json", postman.collection(*items))
+    with LLMMockServer(path, match="last_user_message") as server:
+        assert run_loop(server) == "It is 21 °C and sunny in Paris."
+        assert [r.example for r in server.requests] == ["call/call", "final/final"]
+
+
+def test_an_agent_loop_from_python_with_times(tmp_path: Path) -> None:
+    with LLMMockServer() as server:
+        server.add_response(tool_calls=[CALL], last_user_message=ASK["content"], times=1)
+        server.add_response("Sunny, 21 °C.", last_user_message=ASK["content"])
+        assert run_loop(server) == "Sunny, 21 °C."
+        server.assert_call_count(2, last_user_message=ASK["content"])
+
+
+def run_loop(server: LLMMockServer) -> str | None:
+    client = server.openai_client()
+    messages: Any = [ASK]
+    for _ in range(4):  # bounded
+        message = (
+            client.chat.completions.create(model="gpt-4o", messages=messages, tools=TOOLS)
+            .choices[0]
+            .message
+        )
+        if not message.tool_calls:
+            return message.content
+        messages.append(message.model_dump(exclude_none=True))
+        for call in message.tool_calls:
+            assert call.type == "function"
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "content": run_tool(call.function.name, call.function.arguments),
+                }
+            )
+    raise AssertionError("the agent loop did not end")

@@ -26,9 +26,13 @@ def explain_miss(
 ) -> str:
     """The full text of a miss: what arrived, the closest examples and their first difference."""
     received = strategy.view(request)
+    count = len(request.messages)
+    last = request.last_user_message
     lines = [
         f"No example in {collection.describe()} matches this request "
         f"(strategy: {strategy.name}, model: {request.model}).",
+        f"The request: {count} message{'s' if count != 1 else ''}"
+        + (f", last user message {shorten(last, 70)!r}." if last is not None else "."),
     ]
     if not received:
         reason = strategy.no_key or "the strategy gave no key"
@@ -45,10 +49,18 @@ def explain_miss(
         lines.append(f"Closest example {rank}: {example.name!r} of item {example.item_path!r}")
         expected = strategy.view(example.request)
         lines.extend("    " + line for line in first_difference(expected, received))
-    lines.append(
-        "Add or edit an example in the collection with this request's messages, or answer it "
-        "from the test with llm_mock_server.add_response(...)."
-    )
+    where = collection.describe()
+    if ranked:
+        lines.append(
+            f"To fix it: edit item {ranked[0].item_path!r} in {where} if the request is right, "
+            "or save a new example for it; or answer it from the test with "
+            "llm_mock_server.add_response(...)."
+        )
+    else:
+        lines.append(
+            f"To fix it: save an example for this request in {where}, or answer it from the "
+            "test with llm_mock_server.add_response(...)."
+        )
     return "\n".join(lines)
 
 
