@@ -186,7 +186,9 @@ def test_chunk_size_per_test_and_per_example(tmp_path: Path) -> None:
         ),
         (
             "x-llm-mock-chunk-sise",
-            "unknown control header 'x-llm-mock-chunk-sise'; known: x-llm-mock-chunk-size",
+            "unknown control header 'x-llm-mock-chunk-sise'; known: x-llm-mock-chunk-size, "
+            "x-llm-mock-delay-ms, x-llm-mock-chunk-delay-ms, x-llm-mock-disconnect-after, "
+            "x-llm-mock-error-after, x-llm-mock-stall-after, x-llm-mock-stall-ms",
         ),
     ],
 )

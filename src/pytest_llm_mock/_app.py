@@ -11,8 +11,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from ._http import HttpRequest
 from ._openai import dumps, error_object
-from ._state import HttpRequest, MockState, Reply
+from ._state import MockState, Reply
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

@@ -14,7 +14,16 @@ CHAT_PATH = "/chat/completions"
 
 CONTROL_PREFIX = "x-llm-mock-"
 # Control headers an example may carry, and what each takes.
-CONTROLS = {"chunk-size": "a whole number of characters per stream chunk (1 or more)"}
+CONTROLS = {
+    "chunk-size": "a whole number of characters per stream chunk (1 or more)",
+    "delay-ms": "milliseconds to wait before the first byte of the answer",
+    "chunk-delay-ms": "milliseconds to wait between stream chunks",
+    "disconnect-after": "a number of stream chunks after which the connection is cut",
+    "error-after": "a number of stream chunks after which an error event ends the stream",
+    "stall-after": "a number of stream chunks after which the stream stops sending",
+    "stall-ms": "milliseconds a stalled stream stays silent before it goes on",
+}
+_STREAM_FAULTS = ("disconnect-after", "error-after", "stall-after")
 # Headers a recorded response carries that would corrupt a reply we send ourselves.
 DROPPED_HEADERS = frozenset(
     {
@@ -62,7 +71,8 @@ def control_problem(name: str, value: str) -> str | None:
     if name not in CONTROLS:
         known = ", ".join(CONTROL_PREFIX + c for c in CONTROLS)
         return f"unknown control header {CONTROL_PREFIX + name!r}; known: {known}"
-    if not value.strip().isdigit() or int(value) < 1:
+    minimum = 1 if name == "chunk-size" else 0
+    if not value.strip().isdigit() or int(value) < minimum:
         return f"{CONTROL_PREFIX + name} takes {CONTROLS[name]}, got {value!r}"
     return None
 
@@ -90,6 +100,10 @@ def sort_headers(pairs: Iterable[tuple[str, str]]) -> ResponseHeaders:
             if problem is not None:
                 raise ValueError(problem)
             controls[control] = value.strip()
+            faults = [f for f in _STREAM_FAULTS if f in controls]
+            if len(faults) > 1:
+                names = " and ".join(CONTROL_PREFIX + f for f in faults)
+                raise ValueError(f"{names} cannot be combined: a stream breaks one way")
             continue
         problem = header_problem(name, value)
         if problem is not None:

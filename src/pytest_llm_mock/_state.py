@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from ._collection import Answer, Collection, Example, StreamAnswer, empty_collection
+from ._collection import Collection, Example, empty_collection
 from ._explain import explain_miss, explain_selection
+from ._http import (
+    HttpRequest,
+    Selection,
+    api_key,
+    content_type_error,
+    dedupe,
+    json_error,
+    postman_selection,
+)
 from ._journal import Journal, RecordedRequest, redact
 from ._matching import CONVERSATION, Index, Strategy
 from ._openai import (
-    answer_body,
-    complete_chat,
     digest,
     dumps,
     error_object,
@@ -27,20 +34,9 @@ from ._openai import (
 )
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._stream import DEFAULT_CHUNK_SIZE, assemble, chat_chunks
+from ._stream import DEFAULT_CHUNK_SIZE, render
 
-Headers = Sequence[tuple[str, str]]
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    """The parts of an HTTP request the state needs, independent of the web framework."""
-
-    method: str
-    path: str
-    headers: Headers
-    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,22 +103,25 @@ class MockState:
     # -- chat completions ---------------------------------------------------------------
 
     def chat(self, http: HttpRequest) -> Reply:
-        refused = self._refuse(http) or _wrong_content_type(http)
+        refused = self._refuse(http)
         if refused is not None:
             self.record(http, refused.status)
             return refused
+        wrong_type = content_type_error(http)
+        if wrong_type is not None:
+            return self._reject(http, None, 415, wrong_type)
         if not http.body.strip():
-            return self._reject(http, None, 400, _json_error("the request has no body"))
+            return self._reject(http, None, 400, json_error("the request has no body"))
         try:
             decoded = json.loads(http.body)
         except ValueError as exc:
-            return self._reject(http, None, 400, _json_error(str(exc)))
+            return self._reject(http, None, 400, json_error(str(exc)))
         except RecursionError:
-            return self._reject(http, None, 400, _json_error("the JSON is nested too deeply"))
+            return self._reject(http, None, 400, json_error("the JSON is nested too deeply"))
         try:
             request = parse_chat_request(decoded)
         except RecursionError:
-            return self._reject(http, None, 400, _json_error("the JSON is nested too deeply"))
+            return self._reject(http, None, 400, json_error("the JSON is nested too deeply"))
         except RequestError as exc:
             error = error_object(
                 exc.message, "invalid_request_error", param=exc.param, code=exc.code
@@ -136,7 +135,7 @@ class MockState:
             if response.matches(request):
                 response.used += 1
                 return self._reply(http, request, response.name, None, response)
-        selection = _postman_selection(http.headers)
+        selection = postman_selection(http.headers)
         if selection.name is not None:
             found = self.index.named(selection.name)
             sequence: Hashable = ("selected", selection.name, selection.status)
@@ -186,7 +185,7 @@ class MockState:
             ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
         ]
         self._record(http, request, status, name, example)
-        return Reply(status, body, _dedupe(headers), stream)
+        return Reply(status, body, dedupe(headers), stream)
 
     def _miss(
         self, http: HttpRequest, request: ChatRequest, selection: Selection | None = None
@@ -227,7 +226,7 @@ class MockState:
         """A 401 when a key is required and the request does not carry it."""
         if self.api_key is None:
             return None
-        given = _api_key(http.headers)
+        given = api_key(http.headers)
         if given == self.api_key:
             return None
         shown = "no API key" if given is None else f"the API key {given[:3]}…{given[-4:]}"
@@ -288,21 +287,6 @@ class MockState:
         )
 
 
-def render(
-    answer: Answer, status: int, *, seed: str, request: ChatRequest, chunk_size: int
-) -> tuple[bytes, tuple[bytes, ...] | None]:
-    """The JSON body of an answer and, for a streaming request, the events to send instead."""
-    if isinstance(answer, StreamAnswer):
-        obj = complete_chat(assemble(answer.chunks), seed=seed, request=request)
-        # A recording is replayed byte for byte.
-        return dumps(obj), (answer.raw.encode(),) if request.stream else None
-    obj = answer_body(answer, status, seed=seed, request=request)
-    if not (request.stream and status < 400 and "choices" in obj):
-        return dumps(obj), None
-    events = chat_chunks(obj, include_usage=request.include_usage, chunk_size=chunk_size)
-    return dumps(obj), tuple(events)
-
-
 def _recorded(
     http: HttpRequest,
     decoded: object,
@@ -330,69 +314,3 @@ def _recorded(
         miss=miss,
         answered_by=example,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Postman's example selection headers: a name (or id), and a status to keep."""
-
-    name: str | None = None
-    status: int | None = None
-
-
-def _postman_selection(headers: Headers) -> Selection:
-    name = status = None
-    for key, value in headers:
-        lower = key.lower()
-        if lower in ("x-mock-response-name", "x-mock-response-id"):
-            name = value
-        elif lower == "x-mock-response-code" and value.strip().isdigit():
-            status = int(value)
-    return Selection(name, status)
-
-
-def _api_key(headers: Headers) -> str | None:
-    for key, value in headers:
-        name = key.lower()
-        if name == "authorization":
-            scheme, _, token = value.partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else value
-        if name in ("api-key", "x-api-key"):
-            return value
-    return None
-
-
-def _wrong_content_type(http: HttpRequest) -> Reply | None:
-    """A 415 for a body declared as something other than JSON (curl -d sends a form type)."""
-    declared = next((v for k, v in http.headers if k.lower() == "content-type"), None)
-    if declared is None:
-        return None
-    media = declared.split(";", 1)[0].strip().lower()
-    if media == "application/json" or media.endswith("+json"):
-        return None
-    error = error_object(
-        f"Invalid Content-Type header ({declared}): the API expects application/json. "
-        "With curl, add -H 'Content-Type: application/json'.",
-        "invalid_request_error",
-        code="unsupported_content_type",
-    )
-    return Reply(415, dumps(error))
-
-
-def _json_error(detail: str) -> dict[str, Any]:
-    return error_object(
-        "We could not parse the JSON body of your request: "
-        f"{detail}. The API expects a JSON object with 'model' and 'messages'.",
-        "invalid_request_error",
-    )
-
-
-def _dedupe(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """Keep the first value of each header name: recorded headers win over built ones."""
-    seen: set[str] = set()
-    out: list[tuple[str, str]] = []
-    for key, value in headers:
-        if key.lower() not in seen:
-            seen.add(key.lower())
-            out.append((key, value))
-    return tuple(out)

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ._openai import dumps
+from ._collection import Answer, StreamAnswer
+from ._openai import answer_body, complete_chat, dumps
+from ._request import ChatRequest
 
 DEFAULT_CHUNK_SIZE = 8  # characters of content or arguments per chunk
 DONE = b"data: [DONE]\n\n"
@@ -132,3 +134,18 @@ def _choice_deltas(choice: Mapping[str, Any], size: int) -> Iterator[dict[str, A
                 fragment = {"index": position, "function": {"arguments": piece}}
                 yield delta({"tool_calls": [fragment]})
     yield delta({}, choice.get("finish_reason") or "stop")
+
+
+def render(
+    answer: Answer, status: int, *, seed: str, request: ChatRequest, chunk_size: int
+) -> tuple[bytes, tuple[bytes, ...] | None]:
+    """The JSON body of an answer and, for a streaming request, the events to send instead."""
+    if isinstance(answer, StreamAnswer):
+        obj = complete_chat(assemble(answer.chunks), seed=seed, request=request)
+        # A recording is replayed byte for byte.
+        return dumps(obj), (answer.raw.encode(),) if request.stream else None
+    obj = answer_body(answer, status, seed=seed, request=request)
+    if not (request.stream and status < 400 and "choices" in obj):
+        return dumps(obj), None
+    events = chat_chunks(obj, include_usage=request.include_usage, chunk_size=chunk_size)
+    return dumps(obj), tuple(events)
