@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
+from ._events import EventStream, pause
 from ._http import HttpRequest
 from ._openai import dumps, error_object
 from ._state import MockState, Reply
@@ -31,6 +33,8 @@ def create_app(state: MockState) -> Starlette:
 
     def guarded(handler: Callable[[HttpRequest, Request], Reply]) -> Endpoint:
         async def endpoint(request: Request) -> Response:
+            received_at = time.monotonic()
+            client = request.client.host if request.client is not None else ""
             try:
                 body = await _read_body(request, state.max_body_bytes)
             except ClientDisconnect:
@@ -39,11 +43,16 @@ def create_app(state: MockState) -> Starlette:
                 state.record(http, 400, miss="the client disconnected before sending its body")
                 return Response(status_code=400)
             http = HttpRequest(
-                request.method, request.url.path, request.headers.items(), body or b""
+                request.method,
+                request.url.path,
+                request.headers.items(),
+                body or b"",
+                received_at,
+                client,
             )
             try:
                 reply = state.too_large(http) if body is None else handler(http, request)
-                return _response(reply)
+                response = _response(reply)
             except Exception as exc:
                 # Never swallowed: the test that caused it fails with this traceback.
                 state.errors.append(exc)
@@ -53,6 +62,9 @@ def create_app(state: MockState) -> Starlette:
                 )
                 # A bug answers the same every time: retrying only slows the test down.
                 return _response(Reply(500, dumps(error), (("x-should-retry", "false"),)))
+            if reply.delivery.delay and await pause(reply.delivery.delay, request.receive):
+                return Response(status_code=499)  # the client left while we waited
+            return response
 
         return endpoint
 
@@ -109,12 +121,7 @@ def create_app(state: MockState) -> Starlette:
 
 def _response(reply: Reply) -> Response:
     if reply.stream is not None:
-        return StreamingResponse(
-            _events(reply.stream),
-            status_code=reply.status,
-            headers={**dict(reply.headers), "cache-control": "no-cache"},
-            media_type="text/event-stream",
-        )
+        return EventStream(reply)
     return Response(
         reply.body,
         status_code=reply.status,
@@ -136,11 +143,6 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def _events(events: tuple[bytes, ...]) -> AsyncIterator[bytes]:
-    for chunk in events:
-        yield chunk
 
 
 def _summary(state: MockState) -> dict[str, Any]:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from ._collection import Collection, canonical_path, empty_collection
+from ._assertions import RequestAssertions
+from ._collection import Collection, empty_collection, status_problem
+from ._faults import BREAKS, DEFAULT_STALL, Failure, RateLimit, StreamBreak, StreamFault
 from ._journal import RecordedRequest
 from ._matching import Strategy, resolve_strategy
 from ._postman import load_cached
-from ._request import ChatRequest, normalize_text
+from ._request import ChatRequest
 from ._responses import ToolCallSpec, build_added_response
 from ._state import MockState
 
@@ -28,10 +32,9 @@ MatchSpec = str | Strategy | Callable[[ChatRequest], Hashable]
 CollectionSpec = str | os.PathLike[str] | Collection | None
 
 API_KEY = "test-key"
-_CRITERIA = ("model", "last_user_message", "contains", "example", "path", "stream")
 
 
-class LLMMockServer:
+class LLMMockServer(RequestAssertions):
     """A deterministic OpenAI-compatible server answering from a Postman collection.
 
     In pytest, use the `llm_mock_server` fixture. Elsewhere::
@@ -194,6 +197,92 @@ class LLMMockServer:
             )
         )
 
+    # -- faults ------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        status: int = 500,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        message: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        """The next `times` chat requests (only for `model`, if given) get an error with this
+        status, before any example or added response is asked. `retry_after` (seconds) is
+        sent as `retry-after-ms` and `retry-after`."""
+        problem = status_problem(status)
+        if problem is not None or status < 400:
+            raise ValueError(f"fail_next needs an error status (400-599), got {status!r}")
+        if times < 1:
+            raise ValueError(f"times must be 1 or more, got {times}")
+        self._state.fail_next(
+            lambda number: Failure(number, status, times, retry_after, message, model)
+        )
+
+    @property
+    def latency(self) -> float:
+        """Seconds every answer waits before its first byte (reset for every test)."""
+        return self._state.delivery.delay
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._state.delivery = replace(self._state.delivery, delay=_seconds(seconds))
+
+    @property
+    def chunk_delay(self) -> float:
+        """Seconds between the chunks of every stream (reset for every test)."""
+        return self._state.delivery.chunk_delay
+
+    @chunk_delay.setter
+    def chunk_delay(self, seconds: float) -> None:
+        self._state.delivery = replace(self._state.delivery, chunk_delay=_seconds(seconds))
+
+    def break_next_stream(
+        self,
+        after: int = 0,
+        *,
+        how: StreamBreak = "disconnect",
+        stall: float = DEFAULT_STALL,
+        times: int = 1,
+    ) -> None:
+        """Break the next `times` streamed answers after `after` chunks: `"disconnect"` cuts
+        the connection, `"error"` sends an error event and ends, `"stall"` goes silent for
+        `stall` seconds (long enough for a client's read timeout)."""
+        if how not in BREAKS:
+            raise ValueError(f"how must be one of {', '.join(BREAKS)}, got {how!r}")
+        if after < 0 or times < 1:
+            raise ValueError("after must be 0 or more and times 1 or more")
+        fault = StreamFault(after, how, _seconds(stall))
+        self._state.stream_faults.extend([fault] * times)
+
+    def rate_limit(
+        self, requests: int | None, *, window: float = 60.0, per: Literal["key", "address"] = "key"
+    ) -> None:
+        """Allow `requests` chat requests per `window` seconds per API key (or client
+        address); the next ones get a 429 with `retry-after` and `x-ratelimit-*` headers.
+        `None` lifts the limit. Reset for every test."""
+        if requests is None:
+            self._state.rate_limit = None
+            return
+        if requests < 1 or window <= 0 or per not in ("key", "address"):
+            raise ValueError("rate_limit needs requests >= 1, window > 0, per 'key' or 'address'")
+        self._state.rate_limit = RateLimit(requests, window, per)
+
+    @contextmanager
+    def offline(self) -> Iterator[None]:
+        """Inside the block the port accepts no connection, as if the server were gone;
+        clients get a real connection error. Afterwards it serves again on the same port."""
+        thread = self._thread
+        if thread is None or not thread.running:
+            raise RuntimeError("the server is not running")
+        thread.requested_port = thread.port
+        thread.stop()
+        try:
+            yield
+        finally:
+            thread.start()
+
     # -- what it received ---------------------------------------------------------------------
 
     @property
@@ -210,44 +299,6 @@ class LLMMockServer:
     def unmatched(self) -> list[RecordedRequest]:
         """The requests that nothing answered."""
         return [r for r in self.requests if r.miss is not None]
-
-    def assert_called(self, **criteria: Any) -> None:
-        """At least one request met every criterion."""
-        if not self._matching(criteria):
-            raise AssertionError(self._call_report("at least one request", criteria))
-
-    def assert_called_once(self, **criteria: Any) -> None:
-        self.assert_call_count(1, **criteria)
-
-    def assert_not_called(self, **criteria: Any) -> None:
-        self.assert_call_count(0, **criteria)
-
-    def assert_call_count(self, count: int, **criteria: Any) -> None:
-        found = self._matching(criteria)
-        if len(found) != count:
-            wanted = f"{count} request{'s' if count != 1 else ''}"
-            raise AssertionError(self._call_report(wanted, criteria, len(found)))
-
-    def _matching(self, criteria: Mapping[str, Any]) -> list[RecordedRequest]:
-        unknown = sorted(set(criteria) - set(_CRITERIA))
-        if unknown:
-            raise TypeError(
-                f"unknown criteria {unknown}; valid criteria are: {', '.join(_CRITERIA)}"
-            )
-        return [r for r in self.requests if _meets(r, criteria)]
-
-    def _call_report(self, wanted: str, criteria: Mapping[str, Any], got: int = 0) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in criteria.items()) or "any"
-        lines = [f"expected {wanted} matching {shown}; found {got}.", *self._request_lines()]
-        return "\n".join(lines)
-
-    def _request_lines(self) -> list[str]:
-        requests = self.requests
-        if not requests:
-            return ["The server received no requests."]
-        lines = [f"Requests received ({len(requests)}):"]
-        lines += [f"  {i}. {r.describe()}" for i, r in enumerate(requests, start=1)]
-        return lines
 
     # -- verdict ---------------------------------------------------------------------------
 
@@ -270,6 +321,11 @@ class LLMMockServer:
             for number, request in enumerate(unmatched, start=1):
                 lines.append(f"{number}. {request.method} {request.path}")
                 lines += ["   " + line for line in (request.miss or "").splitlines()]
+            sections.append("\n".join(lines))
+        failures = [f for f in self._state.failures if f.pending]
+        if failures:
+            lines = ["fail_next(...) failures were not used up:"]
+            lines += [f"  {f.describe()}: used {f.used} of {f.times}" for f in failures]
             sections.append("\n".join(lines))
         pending = [r for r in self._state.responses if r.times is not None and not r.exhausted]
         if pending:
@@ -322,21 +378,7 @@ class LLMMockServer:
                 client.close()
 
 
-def _meets(request: RecordedRequest, criteria: Mapping[str, Any]) -> bool:
-    for name, wanted in criteria.items():
-        if name == "model" and request.model != wanted:
-            return False
-        if name == "last_user_message" and request.last_user_message != normalize_text(wanted):
-            return False
-        if name == "contains" and normalize_text(wanted) not in request.text():
-            return False
-        if name == "example" and not (
-            request.example == wanted
-            or (request.answered_by is not None and request.answered_by.is_named(wanted))
-        ):
-            return False
-        if name == "path" and canonical_path(request.path) != canonical_path(wanted):
-            return False
-        if name == "stream" and request.stream != wanted:
-            return False
-    return True
+def _seconds(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"a duration must be 0 or more seconds, got {value}")
+    return float(value)

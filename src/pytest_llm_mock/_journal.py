@@ -35,6 +35,9 @@ class RecordedRequest:
     status: int
     miss: str | None = None
     answered_by: Example | None = field(default=None, repr=False, compare=False)
+    received_at: float = 0.0  # time.monotonic() at arrival
+    retry_count: int | None = None  # the client's x-stainless-retry-count, when it sends one
+    retry_after: float | None = None  # seconds the answer asked the client to wait
 
     def text(self) -> str:
         """The texts of all messages, whitespace-normalised, one per line."""
@@ -101,3 +104,14 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def retry_delay(headers: Sequence[tuple[str, str]]) -> float | None:
+    """Seconds an answer's `retry-after-ms` or `retry-after` header asks a client to wait."""
+    values = {k.lower(): v for k, v in headers}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            return float(values[name]) * scale
+        except (KeyError, ValueError):
+            continue
+    return None

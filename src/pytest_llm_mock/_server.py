@@ -43,6 +43,9 @@ class ServerThread:
         """Bind, start serving, and return once the server accepts connections."""
         import uvicorn
 
+        from ._events import quiet_deliberate_cuts
+
+        quiet_deliberate_cuts()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
 from ._collection import Collection, Example, empty_collection
 from ._explain import explain_miss, explain_selection
+from ._faults import Delivery, Failure, RateLimit, StreamFault, delivery_from_controls
 from ._http import (
     HttpRequest,
     Selection,
@@ -23,7 +24,7 @@ from ._http import (
     json_error,
     postman_selection,
 )
-from ._journal import Journal, RecordedRequest, redact
+from ._journal import Journal, RecordedRequest, redact, retry_delay
 from ._matching import CONVERSATION, Index, Strategy
 from ._openai import (
     digest,
@@ -31,6 +32,7 @@ from ._openai import (
     error_object,
     model_object,
     models_list,
+    status_error,
 )
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
@@ -47,6 +49,7 @@ class Reply:
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
     stream: tuple[bytes, ...] | None = None
+    delivery: Delivery = field(default_factory=Delivery)
 
 
 class MockState:
@@ -65,6 +68,11 @@ class MockState:
         self.api_key: str | None = None
         self.default_chunk_size = DEFAULT_CHUNK_SIZE
         self.chunk_size = DEFAULT_CHUNK_SIZE
+        self.delivery = Delivery()  # latency and chunk delay for every answer of a test
+        self.failures: list[Failure] = []
+        self.stream_faults: list[StreamFault] = []
+        self.default_rate_limit: RateLimit | None = None
+        self.rate_limit: RateLimit | None = None
         self.collection = empty_collection()
         self.strategy = CONVERSATION
         self.index = self._index_for(self.collection, self.strategy)
@@ -91,6 +99,10 @@ class MockState:
             self._added = 0
             self.chunk_size = self.default_chunk_size
             self.api_key = None
+            self.delivery = Delivery()
+            self.failures.clear()
+            self.stream_faults.clear()
+            self.rate_limit = _fresh(self.default_rate_limit)
 
     def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
         """Add a response built by `build(number)`; numbers count from 1 in each test."""
@@ -102,11 +114,43 @@ class MockState:
 
     # -- chat completions ---------------------------------------------------------------
 
+    def fail_next(self, build: Callable[[int], Failure]) -> None:
+        with self._lock:
+            self.failures.append(build(len(self.failures) + 1))
+
     def chat(self, http: HttpRequest) -> Reply:
         refused = self._refuse(http)
         if refused is not None:
             self.record(http, refused.status)
             return refused
+        limit_headers: tuple[tuple[str, str], ...] = ()
+        if self.rate_limit is not None:
+            who = api_key(http.headers) or "" if self.rate_limit.per == "key" else http.client
+            allowed, limit_headers = self.rate_limit.take(who, http.received_at)
+            if not allowed:
+                return self._rate_limited(http, limit_headers)
+        reply = self._chat(http)
+        delivery = (
+            reply.delivery
+            if reply.delivery.delay
+            else replace(reply.delivery, delay=self.delivery.delay)
+        )
+        return replace(reply, headers=dedupe((*reply.headers, *limit_headers)), delivery=delivery)
+
+    def _rate_limited(self, http: HttpRequest, headers: tuple[tuple[str, str], ...]) -> Reply:
+        limit = self.rate_limit
+        assert limit is not None
+        wait = dict(headers)["retry-after-ms"]
+        error = error_object(
+            f"Rate limit reached for requests: limit {limit.requests} per {limit.window:g}s "
+            f"(pytest-llm-mock rate_limit). Please try again in {wait}ms.",
+            "requests",
+            code="rate_limit_exceeded",
+        )
+        self.record(http, 429, reply_headers=headers)
+        return Reply(429, dumps(error), headers)
+
+    def _chat(self, http: HttpRequest) -> Reply:
         wrong_type = content_type_error(http)
         if wrong_type is not None:
             return self._reject(http, None, 415, wrong_type)
@@ -131,6 +175,13 @@ class MockState:
             return self._answer(http, request)
 
     def _answer(self, http: HttpRequest, request: ChatRequest) -> Reply:
+        for failure in self.failures:
+            if failure.applies_to(request.model):
+                failure.used += 1
+                error = status_error(failure.status, failure.message)
+                headers = failure.headers()
+                self._record(http, request, failure.status, failure.name, None, headers=headers)
+                return Reply(failure.status, dumps(error), headers)
         for response in self.responses:
             if response.matches(request):
                 response.used += 1
@@ -176,6 +227,9 @@ class MockState:
             request=request,
             chunk_size=chunk_size or self.chunk_size,
         )
+        delivery = self.delivery.merged(delivery_from_controls(source.controls))
+        if stream is not None and self.stream_faults:
+            delivery = replace(delivery, fault=self.stream_faults.pop(0))
         headers = [
             *source.headers,
             (
@@ -184,8 +238,8 @@ class MockState:
             ),
             ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
         ]
-        self._record(http, request, status, name, example)
-        return Reply(status, body, dedupe(headers), stream)
+        self._record(http, request, status, name, example, headers=source.headers)
+        return Reply(status, body, dedupe(headers), stream, delivery)
 
     def _miss(
         self, http: HttpRequest, request: ChatRequest, selection: Selection | None = None
@@ -259,10 +313,18 @@ class MockState:
         return Reply(404, dumps(error))
 
     def record(
-        self, http: HttpRequest, status: int, decoded: object = None, *, miss: str | None = None
+        self,
+        http: HttpRequest,
+        status: int,
+        decoded: object = None,
+        *,
+        miss: str | None = None,
+        reply_headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Journal a request that no example answers by design (models, health, errors)."""
-        self.journal.append(_recorded(http, decoded, status=status, miss=miss))
+        self.journal.append(
+            _recorded(http, decoded, status=status, miss=miss, reply_headers=reply_headers)
+        )
 
     def _record(
         self,
@@ -273,6 +335,7 @@ class MockState:
         example: Example | None,
         *,
         miss: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.journal.append(
             _recorded(
@@ -283,6 +346,7 @@ class MockState:
                 name=name,
                 example=example,
                 miss=miss,
+                reply_headers=headers,
             )
         )
 
@@ -296,6 +360,7 @@ def _recorded(
     name: str | None = None,
     example: Example | None = None,
     miss: str | None = None,
+    reply_headers: Sequence[tuple[str, str]] = (),
 ) -> RecordedRequest:
     body: Any = decoded
     messages = body.get("messages") if isinstance(body, dict) else None
@@ -313,4 +378,16 @@ def _recorded(
         status=status,
         miss=miss,
         answered_by=example,
+        received_at=http.received_at,
+        retry_count=_retry_count(http),
+        retry_after=retry_delay(reply_headers),
     )
+
+
+def _retry_count(http: HttpRequest) -> int | None:
+    value = http.header("x-stainless-retry-count")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _fresh(limit: RateLimit | None) -> RateLimit | None:
+    return RateLimit(limit.requests, limit.window, limit.per) if limit is not None else None

@@ -142,10 +142,19 @@ def render(
     """The JSON body of an answer and, for a streaming request, the events to send instead."""
     if isinstance(answer, StreamAnswer):
         obj = complete_chat(assemble(answer.chunks), seed=seed, request=request)
-        # A recording is replayed byte for byte.
-        return dumps(obj), (answer.raw.encode(),) if request.stream else None
+        # A recording is replayed byte for byte, event by event.
+        return dumps(obj), tuple(split_events(answer.raw.encode())) if request.stream else None
     obj = answer_body(answer, status, seed=seed, request=request)
     if not (request.stream and status < 400 and "choices" in obj):
         return dumps(obj), None
     events = chat_chunks(obj, include_usage=request.include_usage, chunk_size=chunk_size)
     return dumps(obj), tuple(events)
+
+
+def split_events(raw: bytes) -> list[bytes]:
+    """SSE bytes cut after each blank line; joined again they are `raw` exactly."""
+    parts = raw.split(b"\n\n")
+    events = [part + b"\n\n" for part in parts[:-1]]
+    if parts[-1]:
+        events.append(parts[-1])
+    return events or [raw]

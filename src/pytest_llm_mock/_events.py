@@ -1,0 +1,103 @@
+"""Sending SSE answers over ASGI, with the delivery faults tests ask for: pauses between
+chunks, an error event, a stall, or a cut connection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ._openai import dumps, error_object
+from ._state import Reply
+
+STREAM_ERROR = error_object(
+    "The server had an error while processing your request (pytest-llm-mock stream fault).",
+    "server_error",
+)
+
+
+class StreamCut(Exception):
+    """Raised to cut a stream on purpose: uvicorn then closes the connection mid-body."""
+
+
+class _QuietCuts(logging.Filter):
+    """Keeps deliberate cuts out of uvicorn's error log; every other error stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _is_cut(record.exc_info[1] if record.exc_info else None)
+
+
+def _is_cut(error: BaseException | None) -> bool:
+    if isinstance(error, StreamCut):
+        return True
+    inner = getattr(error, "exceptions", ())  # an exception group from a task group
+    return bool(inner) and all(_is_cut(e) for e in inner)
+
+
+_QUIET = _QuietCuts()
+
+
+def quiet_deliberate_cuts() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if _QUIET not in logger.filters:
+        logger.addFilter(_QUIET)
+
+
+async def pause(seconds: float, receive: Receive) -> bool:
+    """Wait `seconds`, or less if the client disconnects. True if it disconnected."""
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
+    watcher = asyncio.ensure_future(disconnected())
+    done, pending = await asyncio.wait({sleeper, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return watcher in done
+
+
+class EventStream(Response):
+    """An SSE answer: its events, paced and broken as the reply's delivery says."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, reply: Reply) -> None:
+        assert reply.stream is not None
+        self.events = reply.stream
+        self.delivery = reply.delivery
+        self.status_code = reply.status
+        self.background = None
+        self.init_headers({**dict(reply.headers), "cache-control": "no-cache"})
+        # A stream has no length: drop the one init_headers computes for an empty body.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        fault = self.delivery.fault
+        for number, event in enumerate(self.events):
+            if fault is not None and number == fault.after:
+                if fault.how == "disconnect":
+                    raise StreamCut(f"stream cut after {number} chunks, as asked")
+                if fault.how == "error":
+                    await _send(send, b"data: " + dumps(STREAM_ERROR) + b"\n\n", more=False)
+                    return
+                if await pause(fault.stall, receive):
+                    return
+            elif (
+                number
+                and self.delivery.chunk_delay
+                and await pause(self.delivery.chunk_delay, receive)
+            ):
+                return
+            await _send(send, event, more=True)
+        await _send(send, b"", more=False)
+
+
+async def _send(send: Send, body: bytes, *, more: bool) -> None:
+    await send({"type": "http.response.body", "body": body, "more_body": more})
