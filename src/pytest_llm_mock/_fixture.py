@@ -107,7 +107,9 @@ class LLMMockServer(RequestAssertions):
     @property
     def url(self) -> str:
         """`http://127.0.0.1:PORT`, the server's root."""
-        if self._thread is None or not self._thread.running:
+        # Known once started; still known while offline() or after stop(), so that clients
+        # can try it and meet the refused connection.
+        if self._thread is None or not self._thread.port:
             raise RuntimeError("the server is not running; call start() or use it in a with block")
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self._thread.port}"
