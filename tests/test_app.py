@@ -9,7 +9,7 @@ import pytest
 
 from pytest_llm_mock import LLMMockServer
 
-from . import http
+from . import http, sdk
 
 HINT = " The API expects a JSON object with 'model' and 'messages'."
 HELLO = {"model": "mock-llm-v1", "messages": [{"role": "user", "content": "Hello"}]}
@@ -147,7 +147,7 @@ def test_no_match_is_a_404_that_the_sdk_does_not_retry(standalone: LLMMockServer
     assert excinfo.value.code == "llm_mock_no_match"
     assert excinfo.value.type == "invalid_request_error"
     assert excinfo.value.response.headers["x-should-retry"] == "false"
-    assert "Closest example 1: 'Greeting' of item 'Small talk/Hello'" in excinfo.value.message
+    assert "Closest example 1: 'Greeting' of item 'Small talk/Hello'" in sdk.message(excinfo.value)
     assert len(standalone.requests) == 1
     assert standalone.unmatched == standalone.requests
 
@@ -190,7 +190,7 @@ def test_health_and_root_describe_the_server(standalone: LLMMockServer) -> None:
     assert http.request(standalone.url, "GET", "/health").json() == {"status": "ok"}
     root = http.request(standalone.url, "GET", "/").json()
     assert root["name"] == "pytest-llm-mock"
-    assert root["examples"] == 10
+    assert root["examples"] == 12
     assert root["collection"].endswith("collection.json")
     assert root["match"] == "conversation"
 

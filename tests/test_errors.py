@@ -11,7 +11,7 @@ import pytest
 
 from pytest_llm_mock import LLMMockServer
 
-from . import http, openapi, postman
+from . import http, openapi, postman, sdk
 
 ASK = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "status?"}]}
 
@@ -84,7 +84,7 @@ def test_a_429_carries_its_retry_after_and_plain_text_becomes_the_message(
 ) -> None:
     error = sdk_error(lambda: create(server, "give me 429"), openai.RateLimitError)
     assert error.response.headers["retry-after"] == "1"
-    assert error.message.endswith("Rate limit reached for requests")
+    assert sdk.message(error).endswith("Rate limit reached for requests")
 
 
 def test_400_names_the_parameter(server: LLMMockServer) -> None:
@@ -106,7 +106,7 @@ def test_401_only_when_a_key_is_required(server: LLMMockServer, validate: openap
         lambda: create(server, "x", api_key="sk-wrong-1234"), openai.AuthenticationError
     )
     assert (error.status_code, error.code) == (401, "invalid_api_key")
-    assert "sk-…1234" in error.message
+    assert "sk-…1234" in sdk.message(error)
     validate("ErrorResponse", error.response.json())
     models = server.openai_client(max_retries=0, api_key="nope")
     sdk_error(models.models.list, openai.AuthenticationError)
@@ -138,7 +138,7 @@ def test_405_for_a_wrong_method(server: LLMMockServer) -> None:
 def test_413_for_a_body_over_the_limit(server: LLMMockServer, validate: openapi.Validate) -> None:
     error = sdk_error(lambda: create(server, "x" * 5000), openai.APIStatusError)
     assert (error.status_code, error.code) == (413, "request_too_large")
-    assert "limit of 4096 bytes" in error.message
+    assert "limit of 4096 bytes" in sdk.message(error)
     validate("ErrorResponse", error.response.json())
     chunked = http.request(server.url, "POST", "/v1/chat/completions", b"y" * 5000, chunked=True)
     assert chunked.status == 413

@@ -9,6 +9,8 @@ import pytest
 
 from pytest_llm_mock import LLMMockServer
 
+from . import sdk
+
 
 @pytest.fixture
 def server() -> Iterator[LLMMockServer]:
@@ -111,7 +113,7 @@ def test_add_response_with_an_error_status(server: LLMMockServer) -> None:
     with pytest.raises(openai.InternalServerError) as excinfo:
         chat(server, ("user", "x"))
     assert excinfo.value.status_code == 503
-    assert excinfo.value.message.endswith(
+    assert sdk.message(excinfo.value).endswith(
         "The engine is currently overloaded, please try again later."
     )
     assert excinfo.value.response.headers["retry-after-ms"] == "1"

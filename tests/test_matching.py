@@ -13,7 +13,7 @@ from pytest_llm_mock import LLMMockServer
 from pytest_llm_mock._matching import resolve_strategy
 from pytest_llm_mock._request import parse_chat_request
 
-from . import postman
+from . import postman, sdk
 
 
 def key(strategy: str, messages: list[dict[str, Any]]) -> Any:
@@ -253,7 +253,7 @@ def test_a_dialogue_miss_points_at_the_message_that_differs(tmp_path: Path) -> N
                     {"role": "user", "content": "Spain"},
                 ],
             )
-    message = excinfo.value.message
+    message = sdk.message(excinfo.value)
     assert "first difference in messages[3] (user) (received as messages[4] (user)):" in message
     assert "expected: France" in message
     assert "received: Spain" in message
@@ -314,5 +314,5 @@ def test_a_callable_strategy_matches_and_misses(tmp_path: Path) -> None:
         assert ask(server, "HELLO again, friend") == "Hi!"
         with pytest.raises(openai.NotFoundError) as excinfo:
             ask(server, "Goodbye there")
-    assert "strategy: callable " in excinfo.value.message
-    assert "first difference in the key:" in excinfo.value.message
+    assert "strategy: callable " in sdk.message(excinfo.value)
+    assert "first difference in the key:" in sdk.message(excinfo.value)

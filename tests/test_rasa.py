@@ -13,7 +13,7 @@ import pytest
 from pytest_llm_mock import LLMMockServer
 from pytest_llm_mock._matching import rasa_history
 
-from . import postman
+from . import postman, sdk
 
 
 def prompt(
@@ -102,7 +102,7 @@ def test_whitespace_in_the_history_does_not_matter(server: LLMMockServer) -> Non
 def test_a_changed_history_is_a_miss_that_shows_the_difference(server: LLMMockServer) -> None:
     with pytest.raises(openai.NotFoundError) as excinfo:
         ask(server, prompt("USER: I want to add someone", "AI: What's their handle?", "USER: @zoe"))
-    message = excinfo.value.message
+    message = sdk.message(excinfo.value)
     assert "strategy: rasa" in message
     assert "first difference in the Conversation History section:" in message
     assert "expected: …What's their handle? USER: @zoë" in message
@@ -116,7 +116,7 @@ def test_a_prompt_without_the_section_says_so(server: LLMMockServer) -> None:
     assert (
         "The request has no key under the 'rasa' strategy: the Rasa conversation section was not "
         "found: the last user message has no section headed 'Conversation History' between "
-        "'---' lines." in excinfo.value.message
+        "'---' lines." in sdk.message(excinfo.value)
     )
     server.reset()
 

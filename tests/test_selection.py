@@ -11,7 +11,7 @@ import pytest
 
 from pytest_llm_mock import LLMMockServer
 
-from . import postman
+from . import postman, sdk
 
 HI = postman.chat_body(("user", "hi"))
 
@@ -57,10 +57,9 @@ def test_headers_pick_the_example(
     if answer is None:
         with pytest.raises(openai.NotFoundError) as excinfo:
             ask(server, headers)
-        assert "fits x-mock-response-name/id 'Other'" in excinfo.value.message
-        assert (
-            "Chat examples are named: 'formal', 'friendly', 'limited', 'other'."
-            in excinfo.value.message
+        assert "fits x-mock-response-name/id 'Other'" in sdk.message(excinfo.value)
+        assert "Chat examples are named: 'formal', 'friendly', 'limited', 'other'." in sdk.message(
+            excinfo.value
         )
     else:
         assert ask(server, headers).choices[0].message.content == answer
@@ -76,13 +75,14 @@ def test_the_code_keeps_only_examples_with_that_status(server: LLMMockServer) ->
         ask(server, {"x-mock-response-code": "429"})
     with pytest.raises(openai.NotFoundError) as excinfo:
         ask(server, {"x-mock-response-code": "500"})
-    assert (
-        "The examples that match this request have other statuses than 500."
-        in excinfo.value.message
+    assert "The examples that match this request have other statuses than 500." in sdk.message(
+        excinfo.value
     )
     with pytest.raises(openai.NotFoundError) as excinfo:
         ask(server, {"x-mock-response-name": "formal", "x-mock-response-code": "500"})
-    assert "Examples named 'formal' answer with status [200], not 500." in excinfo.value.message
+    assert "Examples named 'formal' answer with status [200], not 500." in sdk.message(
+        excinfo.value
+    )
 
 
 def test_a_code_for_a_request_that_matches_nothing_explains_the_closest(
@@ -90,7 +90,7 @@ def test_a_code_for_a_request_that_matches_nothing_explains_the_closest(
 ) -> None:
     with pytest.raises(openai.NotFoundError) as excinfo:
         ask(server, {"x-mock-response-code": "200"}, text="unknown")
-    assert "Closest example 1:" in excinfo.value.message
+    assert "Closest example 1:" in sdk.message(excinfo.value)
 
 
 def test_without_headers_the_examples_form_a_sequence(server: LLMMockServer) -> None:

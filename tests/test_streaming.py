@@ -41,7 +41,11 @@ def stream_raw(server: LLMMockServer, body: dict[str, Any]) -> http.HttpResponse
 
 
 def chat_examples() -> list[Any]:
-    return [e for e in load_collection(DEFAULT_COLLECTION).examples if e.request is not None]
+    return [
+        e
+        for e in load_collection(DEFAULT_COLLECTION).examples
+        if e.request is not None and e.status == 200
+    ]
 
 
 @pytest.mark.parametrize("example", chat_examples(), ids=lambda e: e.full_name)

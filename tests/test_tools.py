@@ -12,7 +12,7 @@ import pytest
 
 from pytest_llm_mock import LLMMockServer
 
-from . import postman
+from . import postman, sdk
 
 ASK = {"role": "user", "content": "What is the weather in Paris?"}
 CALL = {
@@ -102,7 +102,7 @@ def test_a_different_tool_result_is_a_different_conversation(server: LLMMockServ
     ]
     with pytest.raises(openai.NotFoundError) as excinfo:
         client.chat.completions.create(model="gpt-4o", messages=messages)
-    assert "first difference in messages[2] (tool)" in excinfo.value.message
+    assert "first difference in messages[2] (tool)" in sdk.message(excinfo.value)
     server.reset()
 
 
