@@ -90,6 +90,10 @@ def test_serve_answers_until_sigterm_then_exits_0(
         ),
         (["launch"], "invalid choice: 'launch'"),
         (["serve", "--port", "eighty"], "argument --port: invalid int value: 'eighty'"),
+        (
+            ["serve", "--rate-limit", "ten", "--port", "0"],
+            "--rate-limit takes N or N/SECONDS, got 'ten'",
+        ),
     ],
 )
 def test_usage_errors_exit_2_without_a_traceback(
@@ -115,4 +119,19 @@ def test_serve_without_a_collection_prefers_the_local_file(tmp_path: Path) -> No
             )
         assert completion.choices[0].message.content == "yes"
         process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
+
+
+def test_serve_applies_a_rate_limit(tmp_path: Path) -> None:
+    with serving(str(DEFAULT_COLLECTION), "--rate-limit", "2/60s", cwd=tmp_path) as (
+        process,
+        base_url,
+    ):
+        with openai.OpenAI(base_url=base_url, api_key="x", max_retries=0) as client:
+            ask = {"model": "mock-llm-v1", "messages": [{"role": "user", "content": "Hello"}]}
+            client.chat.completions.create(**ask)  # type: ignore[call-overload]
+            client.chat.completions.create(**ask)  # type: ignore[call-overload]
+            with pytest.raises(openai.RateLimitError):
+                client.chat.completions.create(**ask)  # type: ignore[call-overload]
+        process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0

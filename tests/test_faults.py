@@ -175,21 +175,26 @@ def test_the_rate_limit_answers_exactly_the_next_request_with_429(server: LLMMoc
     assert create(server, max_retries=0).choices, "the limit is per test"
 
 
-def test_the_rate_limit_window_resets(server: LLMMockServer) -> None:
-    server.rate_limit(1, window=0.2)
-    create(server, max_retries=0)
-    with pytest.raises(openai.RateLimitError):
-        create(server, max_retries=0)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # a condition with a deadline: the window has ended
-        time.sleep(0.05)
-        try:
-            create(server, max_retries=0)
-            break
-        except openai.RateLimitError:
-            continue
-    else:
-        pytest.fail("the window never reset")
+def test_the_rate_limit_counts_fixed_windows_per_key() -> None:
+    from pytest_llm_mock._faults import RateLimit
+
+    limit = RateLimit(2, window=10.0)
+    decisions = [
+        limit.take(who, now)[0]
+        for who, now in [("a", 0.0), ("a", 1.0), ("a", 2.0), ("b", 3.0), ("a", 10.0)]
+    ]
+    assert decisions == [True, True, False, True, True], (
+        "the third in a window is refused; a new window starts at 10 s"
+    )
+    allowed, headers = limit.take("a", 11.0)
+    assert allowed
+    assert dict(headers)["x-ratelimit-remaining-requests"] == "0"
+    assert dict(headers)["x-ratelimit-reset-requests"] == "9s"
+    refused, headers = limit.take("a", 19.9995)
+    assert not refused
+    assert dict(headers)["retry-after-ms"] == "0.5"
+    assert dict(headers)["retry-after"] == "1"
+    assert dict(headers)["x-ratelimit-reset-requests"] == "1ms"
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._collection import CollectionError, default_collection_path
+from ._faults import RateLimit
 from ._fixture import LLMMockServer
 from ._matching import STRATEGY_NAMES, resolve_strategy
 from ._postman import load_collection
@@ -32,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
     serve.add_argument(
+        "--rate-limit",
+        metavar="N[/SECONDS]",
+        help="answer 429 past N chat requests per API key per window (default 60 seconds)",
+    )
+    serve.add_argument(
         "--match",
         default="conversation",
         help=f"match strategy: {', '.join(STRATEGY_NAMES)} (default conversation)",
@@ -52,9 +58,11 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         collection = load_collection(path)
         strategy = resolve_strategy(args.match)
+        limit = _rate_limit(args.rate_limit) if args.rate_limit else None
     except (CollectionError, ValueError) as exc:
         parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
     server = LLMMockServer(collection, match=strategy, host=args.host, port=args.port, strict=False)
+    server._state.default_rate_limit = server._state.rate_limit = limit
     try:
         server.start()
     except OSError as exc:
@@ -78,3 +86,16 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         server.stop()
     print("pytest-llm-mock stopped", file=sys.stderr)
     return 0
+
+
+def _rate_limit(spec: str) -> RateLimit:
+    """`N` or `N/SECONDS` (a trailing `s` allowed): N requests per window."""
+    count, _, window = spec.partition("/")
+    try:
+        requests = int(count)
+        seconds = float(window.removesuffix("s")) if window else 60.0
+    except ValueError:
+        raise ValueError(f"--rate-limit takes N or N/SECONDS, got {spec!r}") from None
+    if requests < 1 or seconds <= 0:
+        raise ValueError(f"--rate-limit needs N >= 1 and SECONDS > 0, got {spec!r}")
+    return RateLimit(requests, seconds)
