@@ -2,79 +2,124 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 
-from . import postman
+from . import http, postman
 from .conftest import DEFAULT_COLLECTION
+from .served import COMMAND, Served, serving
 
-COMMAND = [sys.executable, "-m", "pytest_llm_mock"]
-
-
-def read_base_url(process: subprocess.Popen[str], timeout: float = 20.0) -> str:
-    """The base_url line the server prints, waited for with a deadline."""
-    found: list[str] = []
-    done = threading.Event()
-
-    def reader() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.strip().startswith("base_url:"):
-                found.append(line.split("base_url:", 1)[1].strip())
-                break
-        done.set()
-
-    threading.Thread(target=reader, daemon=True).start()
-    if not done.wait(timeout) or not found:
-        process.kill()
-        raise AssertionError(f"serve printed no base_url within {timeout} s")
-    return found[0]
+HELLO: Any = [{"role": "user", "content": "Hello"}]
 
 
-@contextmanager
-def serving(*args: str, cwd: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`pytest-llm-mock serve ARGS --port 0` in a subprocess, and the base_url it printed."""
-    with subprocess.Popen(
-        [*COMMAND, "serve", *args, "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-    ) as process:
-        try:
-            yield process, read_base_url(process)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(10)
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    with serving(str(DEFAULT_COLLECTION), cwd=tmp_path) as running:
-        yield running
-
-
-def test_serve_answers_until_sigterm_then_exits_0(
-    served: tuple[subprocess.Popen[str], str],
-) -> None:
-    process, base_url = served
-    assert base_url.startswith("http://127.0.0.1:")
-    with openai.OpenAI(base_url=base_url, api_key="x") as client:
-        completion = client.chat.completions.create(
-            model="mock-llm-v1", messages=[{"role": "user", "content": "Hello"}]
+def ask(served: Served, messages: Any, model: str = "mock-llm-v1", **options: Any) -> str | None:
+    with openai.OpenAI(
+        base_url=served.base_url, api_key="sk-secret-key", max_retries=0, **options
+    ) as client:
+        return (
+            client.chat.completions.create(model=model, messages=messages)
+            .choices[0]
+            .message.content
         )
-    assert completion.choices[0].message.content == "Hello! How can I help you today?"
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(10) == 0
+
+
+def stop(served: Served) -> int:
+    served.process.send_signal(signal.SIGTERM)
+    return served.process.wait(10)
+
+
+def test_serve_logs_each_request_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    with serving(str(DEFAULT_COLLECTION), cwd=tmp_path) as served:
+        assert served.base_url.startswith("http://127.0.0.1:")
+        assert "(12 examples, match: conversation)" in served.lines[0]
+        assert ask(served, HELLO) == "Hello! How can I help you today?"
+        line = served.wait_for("POST /v1/chat/completions")
+        assert line.startswith("POST /v1/chat/completions 200 Small talk/Hello/Greeting ")
+        assert line.endswith("ms")
+        assert stop(served) == 0
+        served.wait_for("pytest-llm-mock stopped: 1 requests, 0 not answered")
+
+
+def test_unanswered_requests_make_serve_exit_1_unless_lenient(tmp_path: Path) -> None:
+    for args, code in (((), 1), (("--lenient",), 0)):
+        with serving(str(DEFAULT_COLLECTION), *args, cwd=tmp_path) as served:
+            with pytest.raises(openai.NotFoundError):
+                ask(served, [{"role": "user", "content": "Hello?"}])
+            line = served.wait_for("POST /v1/chat/completions 404")
+            assert "not answered; closest: 'Greeting' of item 'Small talk/Hello'" in line
+            assert stop(served) == code
+
+
+def test_watch_serves_a_saved_edit_and_keeps_the_last_good_collection(tmp_path: Path) -> None:
+    path = tmp_path / "collection.json"
+    body = postman.chat_body(("user", "Hello"), model=None)
+    postman.write(path, postman.collection(postman.chat_item("greet", body, "first answer")))
+    with serving(str(path), "--watch", cwd=tmp_path) as served:
+        assert "watching" in served.lines[0]
+        assert ask(served, HELLO) == "first answer"
+        seen = len(served.lines)
+        postman.write(
+            path,
+            postman.collection(
+                postman.chat_item("greet", body, "second answer"),
+                postman.chat_item("new", postman.chat_body(("user", "Bye")), "bye"),
+            ),
+        )
+        line = served.wait_for("reloaded", after=seen)
+        assert line.endswith("1 added, 0 removed, 1 changed: +'new/new', ~'greet/greet'")
+        assert ask(served, HELLO) == "second answer"
+        seen = len(served.lines)
+        path.write_text('{"item": [ {"name": "broken"', encoding="utf-8")
+        line = served.wait_for("not reloaded", after=seen)
+        assert "still serving the last good collection" in line
+        assert f"{path}: is not valid JSON" in line
+        assert ask(served, HELLO) == "second answer"
+        assert stop(served) == 0
+
+
+def test_inspection_endpoints(tmp_path: Path) -> None:
+    with serving(str(DEFAULT_COLLECTION), cwd=tmp_path) as served:
+        ask(served, HELLO)
+        url = served.base_url.removesuffix("/v1")
+        journal = http.request(url, "GET", "/_llm_mock/requests").json()
+        assert [(r["path"], r["status"], r["example"]) for r in journal] == [
+            ("/v1/chat/completions", 200, "Small talk/Hello/Greeting")
+        ]
+        assert journal[0]["headers"]["authorization"] == "<redacted>"
+        assert "sk-secret-key" not in json.dumps(journal)
+        collection = http.request(url, "GET", "/_llm_mock/collection").json()
+        hello = next(e for e in collection["examples"] if e["name"] == "Small talk/Hello/Greeting")
+        assert hello["key"] == [{"label": "messages[0] (user)", "text": "Hello"}]
+        assert collection["match"] == "conversation"
+        assert http.request(url, "DELETE", "/_llm_mock/requests").status == 204
+        assert http.request(url, "GET", "/_llm_mock/requests").json() == []
+        assert stop(served) == 0
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [*COMMAND, "serve", "--port", str(port)],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=30,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"pytest-llm-mock: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -99,8 +144,8 @@ def test_serve_answers_until_sigterm_then_exits_0(
 def test_usage_errors_exit_2_without_a_traceback(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    result = subprocess.run(  # noqa: PLW1510 (the exit code is what is tested)
-        [*COMMAND, *args], capture_output=True, text=True, cwd=tmp_path, timeout=30
+    result = subprocess.run(
+        [*COMMAND, *args], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=30
     )
     assert result.returncode == 2
     assert message in result.stderr
@@ -112,26 +157,16 @@ def test_serve_without_a_collection_prefers_the_local_file(tmp_path: Path) -> No
     postman.write(
         tmp_path / "collection.json", postman.collection(postman.chat_item("local", body, "yes"))
     )
-    with serving(cwd=tmp_path) as (process, base_url):
-        with openai.OpenAI(base_url=base_url, api_key="x") as client:
-            completion = client.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "local?"}]
-            )
-        assert completion.choices[0].message.content == "yes"
-        process.send_signal(signal.SIGINT)
-        assert process.wait(10) == 0
+    with serving(cwd=tmp_path) as served:
+        assert ask(served, [{"role": "user", "content": "local?"}], model="gpt-4o-mini") == "yes"
+        served.process.send_signal(signal.SIGINT)
+        assert served.process.wait(10) == 0
 
 
 def test_serve_applies_a_rate_limit(tmp_path: Path) -> None:
-    with serving(str(DEFAULT_COLLECTION), "--rate-limit", "2/60s", cwd=tmp_path) as (
-        process,
-        base_url,
-    ):
-        with openai.OpenAI(base_url=base_url, api_key="x", max_retries=0) as client:
-            ask = {"model": "mock-llm-v1", "messages": [{"role": "user", "content": "Hello"}]}
-            client.chat.completions.create(**ask)  # type: ignore[call-overload]
-            client.chat.completions.create(**ask)  # type: ignore[call-overload]
-            with pytest.raises(openai.RateLimitError):
-                client.chat.completions.create(**ask)  # type: ignore[call-overload]
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(10) == 0
+    with serving(str(DEFAULT_COLLECTION), "--rate-limit", "2/60s", cwd=tmp_path) as served:
+        ask(served, HELLO)
+        ask(served, HELLO)
+        with pytest.raises(openai.RateLimitError):
+            ask(served, HELLO)
+        assert stop(served) == 0

@@ -25,6 +25,8 @@ SERVED = (
     "GET /v1/models/{model}",
     "GET /health",
     "GET /",
+    "GET|DELETE /_llm_mock/requests",
+    "GET /_llm_mock/collection",
 )
 
 
@@ -92,9 +94,23 @@ def create_app(state: MockState) -> Starlette:
             Route(f"{prefix}/models", guarded(models), methods=["GET"]),
             Route(f"{prefix}/models/{{model:path}}", guarded(model), methods=["GET"]),
         ]
+
+    async def journal(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.reset()
+            return Response(status_code=204)
+        body = [r.to_json() for r in state.journal.snapshot()]
+        return Response(dumps(body), media_type="application/json")
+
+    async def collection(_: Request) -> Response:
+        return Response(dumps(state.describe()), media_type="application/json")
+
     routes += [
         Route("/health", guarded(health), methods=["GET"]),
         Route("/", guarded(root), methods=["GET"]),
+        # Inspection, for suites in other languages; never recorded themselves.
+        Route("/_llm_mock/requests", journal, methods=["GET", "DELETE"]),
+        Route("/_llm_mock/collection", collection, methods=["GET"]),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

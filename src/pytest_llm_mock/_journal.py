@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,35 @@ class RecordedRequest:
     received_at: float = 0.0  # time.monotonic() at arrival
     retry_count: int | None = None  # the client's x-stainless-retry-count, when it sends one
     retry_after: float | None = None  # seconds the answer asked the client to wait
+
+    def to_json(self) -> dict[str, Any]:
+        """The request as JSON for the inspection endpoint (credentials already redacted)."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "headers": dict(self.headers),
+            "json": self.json,
+            "model": self.model,
+            "stream": self.stream,
+            "last_user_message": self.last_user_message,
+            "example": self.example,
+            "status": self.status,
+            "miss": self.miss,
+            "retry_count": self.retry_count,
+            "retry_after": self.retry_after,
+        }
+
+    def outcome(self) -> str:
+        """The example that answered, or the short reason nothing did."""
+        if self.example is not None:
+            return self.example
+        if self.miss is None:
+            return ""
+        lines = self.miss.splitlines()
+        closest = next((line for line in lines if line.startswith("Closest example 1: ")), None)
+        if closest is None:
+            return f"not answered: {lines[0]}"
+        return f"not answered; closest: {closest.removeprefix('Closest example 1: ')}"
 
     def text(self) -> str:
         """The texts of all messages, whitespace-normalised, one per line."""
@@ -89,10 +118,13 @@ class Journal:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[RecordedRequest] = []
+        self.listeners: list[Callable[[RecordedRequest], None]] = []
 
     def append(self, entry: RecordedRequest) -> None:
         with self._lock:
             self._entries.append(entry)
+        for listener in self.listeners:
+            listener(entry)
 
     def clear(self) -> None:
         with self._lock:

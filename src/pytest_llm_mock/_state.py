@@ -257,6 +257,28 @@ class MockState:
         self.record(http, status, decoded)
         return Reply(status, dumps(error))
 
+    def describe(self) -> dict[str, Any]:
+        """What is loaded, and each example's match key under the active strategy."""
+        examples = []
+        for example in self.collection.examples:
+            view = self.strategy.view(example.request) if example.request is not None else ()
+            examples.append(
+                {
+                    "name": example.full_name,
+                    "method": example.method,
+                    "path": example.path,
+                    "status": example.status,
+                    "model": example.model,
+                    "key": [{"label": label, "text": text} for _, label, text in view],
+                }
+            )
+        return {
+            "name": self.collection.name,
+            "path": str(self.collection.path) if self.collection.path else None,
+            "match": self.strategy.name,
+            "examples": examples,
+        }
+
     # -- the other routes ---------------------------------------------------------------
 
     def model_ids(self) -> list[str]:

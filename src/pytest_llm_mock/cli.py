@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from ._collection import CollectionError, default_collection_path
 from ._faults import RateLimit
 from ._fixture import LLMMockServer
+from ._journal import RecordedRequest
 from ._matching import STRATEGY_NAMES, resolve_strategy
 from ._postman import load_collection
+from ._watch import Watcher
 
 USAGE_ERROR = 2
 
@@ -32,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
+    serve.add_argument(
+        "--watch", action="store_true", help="reload the collection when the file is saved"
+    )
+    serve.add_argument(
+        "--lenient",
+        action="store_true",
+        help="exit 0 at shutdown even if some requests were not answered (default: exit 1)",
+    )
     serve.add_argument(
         "--rate-limit",
         metavar="N[/SECONDS]",
@@ -70,22 +80,48 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             USAGE_ERROR,
             f"pytest-llm-mock: error: cannot listen on {args.host}:{args.port}: {exc.strerror}\n",
         )
+    state = server._state
+    state.journal.listeners.append(_log_request)
+    watcher = None
+    if args.watch:
+        watcher = Watcher(path, collection, lambda c: server.use(c, match=strategy), _log)
+        watcher.start()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     count = len(collection.examples)
     print(
         f"pytest-llm-mock serving {collection.describe()} "
-        f"({count} examples, match: {strategy.name})"
+        f"({count} examples, match: {strategy.name}{', watching' if watcher else ''})"
     )
     print(f"  base_url: {server.base_url}", flush=True)
+    if args.host in ("0.0.0.0", "::"):
+        _log(f"warning: listening on all interfaces ({args.host}): the network can reach it")
     try:
         while not stop.wait(3600):
             pass
     finally:
+        if watcher is not None:
+            watcher.stop()
         server.stop()
-    print("pytest-llm-mock stopped", file=sys.stderr)
-    return 0
+    requests = state.journal.snapshot()
+    unanswered = sum(1 for r in requests if r.miss is not None)
+    print(
+        f"pytest-llm-mock stopped: {len(requests)} requests, {unanswered} not answered", flush=True
+    )
+    return 1 if unanswered and not args.lenient else 0
+
+
+def _log(line: str) -> None:
+    print(f"pytest-llm-mock: {line}", flush=True)
+
+
+def _log_request(request: RecordedRequest) -> None:
+    took = (time.monotonic() - request.received_at) * 1000 if request.received_at else 0.0
+    print(
+        f"{request.method} {request.path} {request.status} {request.outcome()} {took:.1f}ms",
+        flush=True,
+    )
 
 
 def _rate_limit(spec: str) -> RateLimit:
