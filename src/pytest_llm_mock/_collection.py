@@ -203,6 +203,7 @@ class Collection:
     examples: tuple[Example, ...]
     path: Path | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
+    items_without_examples: tuple[str, ...] = ()  # request items that answer nothing
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -104,6 +104,7 @@ def parse_collection(data: object, *, source: str, path: Path | None = None) -> 
         examples=examples,
         path=path,
         variables=variables,
+        items_without_examples=tuple(reader.without_examples),
     )
 
 
@@ -130,6 +131,7 @@ class _Reader:
         self.source = source
         self.variables = variables
         self.position = 0
+        self.without_examples: list[str] = []
 
     def substitute(self, text: str) -> str:
         if "{{" not in text:
@@ -171,6 +173,8 @@ class _Reader:
             responses = []
         if not isinstance(responses, list):
             raise self.error("expected a list of saved examples", item_path, "response")
+        if not responses:
+            self.without_examples.append(item_path)
         for j, response in enumerate(responses):
             field_name = f"response[{j}]"
             if not isinstance(response, dict):

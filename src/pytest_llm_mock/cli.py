@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._check import findings
 from ._collection import CollectionError, default_collection_path
 from ._faults import RateLimit
 from ._fixture import LLMMockServer
@@ -52,13 +53,48 @@ def _parser() -> argparse.ArgumentParser:
         default="conversation",
         help=f"match strategy: {', '.join(STRATEGY_NAMES)} (default conversation)",
     )
+    check = commands.add_parser("check", help="report what in a collection will not work")
+    check.add_argument("collection", help="Postman collection file")
+    check.add_argument(
+        "--match",
+        default="conversation",
+        help=f"match strategy: {', '.join(STRATEGY_NAMES)} (default conversation)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return _check(parser, args)
     return _serve(parser, args)
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Exit 0 clean, 1 with findings (a file that does not parse is one), 2 usage error."""
+    path = Path(args.collection)
+    try:
+        strategy = resolve_strategy(args.match)
+    except ValueError as exc:
+        parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
+    if not path.is_file():
+        parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {path}: no such file\n")
+    try:
+        collection = load_collection(path)
+    except CollectionError as exc:
+        print(exc)
+        print("1 finding")
+        return 1
+    found = findings(collection, strategy)
+    for finding in found:
+        print(f"{path}, {finding.where}: {finding.message}")
+    count = len(collection.examples)
+    if not found:
+        print(f"{path}: {count} examples, no findings (match: {strategy.name})")
+        return 0
+    print(f"{len(found)} finding{'s' if len(found) != 1 else ''} in {count} examples")
+    return 1
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -1,0 +1,112 @@
+"""`pytest-llm-mock check`: what in a collection will not work as its author expects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._collection import CHAT_PATH, Collection, Example, ObjectAnswer
+from ._matching import Index, Strategy
+
+# The routes examples can answer, by canonical path and method.
+SERVED = {CHAT_PATH: "POST", "/models": "GET"}
+_SIMILAR = {"/chat/completion": CHAT_PATH, "/chat": CHAT_PATH, "/completions/chat": CHAT_PATH}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, located by item path (`Folder/Item`) and example name."""
+
+    where: str
+    message: str
+
+
+def findings(collection: Collection, strategy: Strategy) -> list[Finding]:
+    index = Index.build(collection.examples, strategy)
+    found = [
+        Finding(
+            f"item {item!r}", "has no saved example, so it answers nothing; save one in Postman"
+        )
+        for item in collection.items_without_examples
+    ]
+    for example in collection.examples:
+        found += [Finding(_where(example), m) for m in _example_problems(example, index)]
+    for group in index.sequences().values():
+        problem = _sequence_problem(group)
+        if problem is not None:
+            found.append(Finding(_where(group[0]), problem))
+    return found
+
+
+def _where(example: Example) -> str:
+    return f"item {example.item_path!r}, example {example.name!r}"
+
+
+def _example_problems(example: Example, index: Index) -> list[str]:
+    served = SERVED.get(example.path)
+    if served is None:
+        hint = _SIMILAR.get(example.path)
+        guess = f" (did you mean /v1{hint}?)" if hint else ""
+        return [f"path /v1{example.path} is not served{guess}: it can never be reached"]
+    if example.method != served:
+        return [f"method {example.method} on /v1{example.path}: only {served} is served"]
+    problems = []
+    if example.path == CHAT_PATH and example.request is None:
+        problems.append(
+            "has no request body, so no request matches it (only x-mock-response-name reaches it)"
+        )
+    elif example.path == CHAT_PATH and example in index.unkeyed:
+        problems.append(
+            f"its request has no key under the {index.strategy.name!r} strategy "
+            f"({index.strategy.no_key or 'no key'}), so no request can match it"
+        )
+    if example.status >= 400 and not _is_envelope(example):
+        problems.append(
+            f"status {example.status} with a body that is not an OpenAI error envelope "
+            '{"error": {"message", "type", "param", "code"}}; SDKs will show it raw'
+        )
+    return problems
+
+
+def _is_envelope(example: Example) -> bool:
+    answer = example.answer
+    if not isinstance(answer, ObjectAnswer):
+        return True  # empty or plain text: the server wraps it in the envelope
+    error = answer.obj.get("error")
+    return isinstance(error, Mapping) and isinstance(error.get("message"), str)
+
+
+def _sequence_problem(group: list[Example]) -> str | None:
+    """Examples that share a key answer in order (a sequence); flag what looks unintended."""
+    named = {e.model for e in group if e.model is not None}
+    if named and any(e.model is None for e in group):
+        return (
+            f"{len(group)} examples share this request; some name a model and some do not, so "
+            "requests for a named model see only theirs while others see all in sequence"
+        )
+    by_model: dict[str | None, list[Example]] = {}
+    for example in group:
+        by_model.setdefault(example.model, []).append(example)
+    for model, examples in by_model.items():
+        if len(examples) < 2:
+            continue
+        statuses = [e.status for e in examples]
+        names = ", ".join(repr(e.name) for e in examples)
+        for_model = f" for model {model!r}" if model else ""
+        if all(s < 400 for s in statuses):
+            return (
+                f"{len(examples)} examples answer the same request{for_model} ({names}): they "
+                "form a sequence (1st call, 2nd call, ...); if that is not meant, make the "
+                "requests differ"
+            )
+        first_success = (
+            next(i for i, s in enumerate(statuses) if s < 400)
+            if any(s < 400 for s in statuses)
+            else len(statuses)
+        )
+        if any(s >= 400 for s in statuses[first_success:]):
+            return (
+                f"the sequence{for_model} ({names}) answers {statuses}: an error after a "
+                "success is reached only by a later call; put errors first for a retry"
+            )
+    return None

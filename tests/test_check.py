@@ -1,0 +1,141 @@
+"""`pytest-llm-mock check`: each kind of finding, and the exit codes 0, 1 and 2."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llm_mock.cli import main
+
+from . import postman
+from .conftest import DEFAULT_COLLECTION
+from .served import COMMAND
+
+HI = postman.chat_body(("user", "hi"))
+DOWN = {"error": {"message": "down", "type": "server_error", "param": None, "code": None}}
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(["check", *args])
+    return code, capsys.readouterr().out.strip().splitlines()
+
+
+def check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], *items: Any, match: str = "conversation"
+) -> tuple[int, list[str]]:
+    path = postman.write(tmp_path / "c.json", postman.collection(*items))
+    return run(capsys, str(path), "--match", match)
+
+
+def test_a_clean_collection_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = run(capsys, str(DEFAULT_COLLECTION))
+    assert code == 0
+    assert lines == [f"{DEFAULT_COLLECTION}: 12 examples, no findings (match: conversation)"]
+
+
+CASES = [
+    (
+        [postman.item("lonely", HI)],
+        "item 'lonely': has no saved example, so it answers nothing; save one in Postman",
+    ),
+    (
+        [postman.item("typo", HI, postman.example("e", "a"), path="v1/chat/completion")],
+        "item 'typo', example 'e': path /v1/chat/completion is not served (did you mean "
+        "/v1/chat/completions?): it can never be reached",
+    ),
+    (
+        [postman.item("no body", None, postman.example("e", "a"))],
+        "item 'no body', example 'e': has no request body, so no request matches it (only "
+        "x-mock-response-name reaches it)",
+    ),
+    (
+        [postman.item("bad error", HI, postman.example("e", {"detail": "nope"}, status=500))],
+        "item 'bad error', example 'e': status 500 with a body that is not an OpenAI error "
+        'envelope {"error": {"message", "type", "param", "code"}}; SDKs will show it raw',
+    ),
+    (
+        [postman.chat_item("one", HI, "a"), postman.chat_item("two", HI, "b")],
+        "item 'one', example 'one': 2 examples answer the same request for model "
+        "'gpt-4o-mini' ('one', 'two'): they "
+        "form a sequence (1st call, 2nd call, ...); if that is not meant, make the requests "
+        "differ",
+    ),
+    (
+        [postman.chat_item("ok", HI, "a"), postman.chat_item("down", HI, DOWN, status=503)],
+        "item 'ok', example 'ok': the sequence for model 'gpt-4o-mini' ('ok', 'down') answers "
+        "[200, 503]: an error "
+        "after a success is reached only by a later call; put errors first for a retry",
+    ),
+    (
+        [
+            postman.chat_item("any", postman.chat_body(("user", "hi"), model=None), "a"),
+            postman.chat_item("mini", HI, "b"),
+        ],
+        "item 'any', example 'any': 2 examples share this request; some name a model and some "
+        "do not, so requests for a named model see only theirs while others see all in sequence",
+    ),
+]
+
+
+@pytest.mark.parametrize(("items", "finding"), CASES)
+def test_each_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], items: list[Any], finding: str
+) -> None:
+    code, lines = check(tmp_path, capsys, *items)
+    assert code == 1
+    assert lines[0] == f"{tmp_path / 'c.json'}, {finding}"
+    assert lines[-1].startswith("1 finding in ")
+
+
+def test_a_retry_sequence_and_per_model_answers_are_fine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    limited = postman.chat_item("limited", HI, DOWN, status=429)
+    retried = postman.chat_item("retried", HI, "ok")
+    claude = postman.chat_item(
+        "claude", postman.chat_body(("user", "x"), model="claude"), DOWN, status=503
+    )
+    gpt = postman.chat_item("gpt", postman.chat_body(("user", "x"), model="gpt"), "ok")
+    code, _ = check(tmp_path, capsys, limited, retried, claude, gpt)
+    assert code == 0
+
+
+def test_an_example_without_a_key_under_the_strategy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = check(tmp_path, capsys, postman.chat_item("plain", HI, "a"), match="rasa")
+    assert code == 1
+    assert (
+        "its request has no key under the 'rasa' strategy (the Rasa conversation section "
+        "was not found" in lines[0]
+    )
+
+
+def test_a_file_that_does_not_parse_is_a_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"item": [', encoding="utf-8")
+    code, lines = run(capsys, str(path))
+    assert code == 1
+    assert lines == [f"{path}: is not valid JSON: Expecting value at line 1 column 11", "1 finding"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "missing.json"], "pytest-llm-mock: error: missing.json: no such file"),
+        (["check", "x.json", "--match", "fuzzy"], "unknown match strategy 'fuzzy'"),
+        (["check"], "the following arguments are required: collection"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [*COMMAND, *args], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=30
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
