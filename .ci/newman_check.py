@@ -1,5 +1,11 @@
-"""Postman's own runner against the mock: `newman run` every request of a collection, then
-check that each got the response saved in one of its item's examples.
+"""Postman's own runner against the mock.
+
+1. `newman run` every request of COLLECTION against the mock serving it: each must get the
+   response saved in one of its item's examples.
+2. Record mode: newman runs COLLECTION against a mock that records into an empty file, with a
+   mock of COLLECTION as the upstream. Then, with the upstream stopped, the recorded file must
+   pass `pytest-llm-mock check`, and newman runs it against a mock serving it: each request
+   must get its recorded example.
 
     python .ci/newman_check.py COLLECTION NEWMAN_BINARY
 """
@@ -15,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llm_mock import LLMMockServer
+from pytest_llm_mock._record import Recorder
+from pytest_llm_mock.cli import main as main_cli
 
 
 def items(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -39,25 +47,40 @@ def answered_by(code: int, body: bytes, example: dict[str, Any]) -> bool:
     return served["choices"][0]["message"]["content"] == saved  # plain-text shorthand
 
 
-def main(collection: str, newman: str) -> int:
-    data = json.loads(Path(collection).read_text(encoding="utf-8"))
-    with LLMMockServer(collection) as server, tempfile.TemporaryDirectory() as tmp:
+def run_newman(newman: str, collection: str, url: str) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        subprocess.run(
-            [
-                newman,
-                "run",
-                collection,
-                "--env-var",
-                f"baseUrl={server.url}",
-                "--reporters",
-                "cli,json",
-                "--reporter-json-export",
-                str(report),
-            ],
-            check=True,
-        )
-        executions = json.loads(report.read_text(encoding="utf-8"))["run"]["executions"]
+        command = [newman, "run", collection, "--env-var", f"baseUrl={url}"]
+        command += ["--reporters", "cli,json", "--reporter-json-export", str(report)]
+        subprocess.run(command, check=True)
+        run: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))["run"]
+    return list(run["executions"])
+
+
+def saved_examples(collection: str, newman: str) -> int:
+    """Newman against the mock of COLLECTION: every request gets its saved example."""
+    with LLMMockServer(collection) as server:
+        executions = run_newman(newman, collection, server.url)
+    return compare(collection, executions)
+
+
+def record_then_replay(collection: str, newman: str) -> int:
+    """Record COLLECTION's answers through the mock, then replay them without the upstream."""
+    with tempfile.TemporaryDirectory() as tmp:
+        recorded = Path(tmp) / "recorded.json"
+        with LLMMockServer(collection, strict=False) as upstream, LLMMockServer() as recorder:
+            recorder._state.recorder = Recorder(upstream.base_url, recorded)
+            run_newman(newman, collection, recorder.url)
+        if main_cli(["check", str(recorded)]) != 0:
+            print("newman check: the recorded collection has findings")
+            return 1
+        with LLMMockServer(recorded) as replay:
+            executions = run_newman(newman, str(recorded), replay.url)
+        return compare(str(recorded), executions)
+
+
+def compare(collection: str, executions: list[dict[str, Any]]) -> int:
+    data = json.loads(Path(collection).read_text(encoding="utf-8"))
     failures = []
     expected = list(items(data["item"]))
     if len(executions) != len(expected):
@@ -78,4 +101,5 @@ def main(collection: str, newman: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1], sys.argv[2]))
+    source, binary = sys.argv[1], sys.argv[2]
+    raise SystemExit(saved_examples(source, binary) or record_then_replay(source, binary))

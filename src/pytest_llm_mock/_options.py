@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from ._collection import Collection, CollectionError, empty_collection
-from ._fixture import MatchSpec
+from ._fixture import LLMMockServer, MatchSpec
 from ._matching import Strategy, resolve_strategy
 from ._postman import load_cached
+from ._record import Recorder
 
 MARKER = "llm_collection"
 _MARKER_KWARGS = ("match", "strict")
@@ -97,3 +98,29 @@ def _load(path: Path, source: str) -> Collection:
         return load_cached(path)
     except CollectionError as exc:
         raise pytest.UsageError(f"pytest-llm-mock: collection from {source}: {exc}") from None
+
+
+def recording(
+    config: pytest.Config, collection: Collection, upstream: str
+) -> tuple[Collection, Recorder]:
+    """Record mode for a test: its collection file (or the rootdir's `collection.json`), read
+    afresh since an earlier test may have recorded into it, and the recorder that writes it."""
+    path = collection.path or config.rootpath / "collection.json"
+    try:
+        recorder = Recorder(upstream, path)
+    except ValueError as exc:
+        raise pytest.UsageError(f"pytest-llm-mock: --llm-record: {exc}") from None
+    current = _load(path, "record mode") if path.exists() else collection
+    return current, recorder
+
+
+def configure(server: LLMMockServer, config: pytest.Config, settings: Settings) -> None:
+    """Point the session's server at a test's collection, strategy and strictness; in record
+    mode, at the file it records into."""
+    upstream = config.getoption("llm_record")
+    collection, recorder = settings.collection, None
+    if upstream:
+        collection, recorder = recording(config, settings.collection, upstream)
+    server.use(collection, match=settings.strategy)
+    server._state.recorder = recorder
+    server.strict = settings.strict

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
-from ._collection import Collection, Example, empty_collection
+from ._collection import Collection, CollectionError, Example, empty_collection
 from ._explain import explain_miss, explain_selection
 from ._faults import Delivery, Failure, RateLimit, StreamFault, delivery_from_controls
 from ._http import (
@@ -34,6 +34,7 @@ from ._openai import (
     models_list,
     status_error,
 )
+from ._record import Recorder, RecordError
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
 from ._stream import DEFAULT_CHUNK_SIZE, render
@@ -73,6 +74,7 @@ class MockState:
         self.stream_faults: list[StreamFault] = []
         self.default_rate_limit: RateLimit | None = None
         self.rate_limit: RateLimit | None = None
+        self.recorder: Recorder | None = None  # record mode: misses go upstream
         self.collection = empty_collection()
         self.strategy = CONVERSATION
         self.index = self._index_for(self.collection, self.strategy)
@@ -198,6 +200,8 @@ class MockState:
         matched = found
         if selection.status is not None:
             found = tuple(e for e in found if e.status == selection.status)
+        if not found and self.recorder is not None and selection == Selection():
+            return self._record_upstream(http, request, self.recorder)
         if not found:
             # A selection explains the miss when it named an example or filtered some out.
             explained_by = selection if selection.name is not None or matched else None
@@ -240,6 +244,22 @@ class MockState:
         ]
         self._record(http, request, status, name, example, headers=source.headers)
         return Reply(status, body, dedupe(headers), stream, delivery)
+
+    def _record_upstream(
+        self, http: HttpRequest, request: ChatRequest, recorder: Recorder
+    ) -> Reply:
+        """Ask the upstream, save its answer as a new example, and answer with it."""
+        try:
+            collection, name = recorder.save(request, recorder.forward(http.body))
+        except (RecordError, CollectionError) as exc:
+            text = f"record mode: {exc}"
+            error = error_object(text, "server_error", code="llm_mock_record_failed")
+            self._record(http, request, 502, None, None, miss=text)
+            return Reply(502, dumps(error), (("x-should-retry", "false"),))
+        self.collection = collection
+        self.index = self._index_for(collection, self.strategy)
+        (example,) = self.index.named(name)
+        return self._reply(http, request, example.full_name, example, None)
 
     def _miss(
         self, http: HttpRequest, request: ChatRequest, selection: Selection | None = None

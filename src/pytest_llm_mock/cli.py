@@ -16,6 +16,7 @@ from ._fixture import LLMMockServer
 from ._journal import RecordedRequest
 from ._matching import STRATEGY_NAMES, resolve_strategy
 from ._postman import load_collection
+from ._record import Recorder
 from ._watch import Watcher
 
 USAGE_ERROR = 2
@@ -42,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         "--lenient",
         action="store_true",
         help="exit 0 at shutdown even if some requests were not answered (default: exit 1)",
+    )
+    serve.add_argument(
+        "--record",
+        metavar="UPSTREAM_BASE_URL",
+        help="send unanswered requests upstream and save the answers in COLLECTION "
+        "(key from LLM_MOCK_UPSTREAM_API_KEY)",
     )
     serve.add_argument(
         "--rate-limit",
@@ -105,10 +112,12 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         collection = load_collection(path)
         strategy = resolve_strategy(args.match)
         limit = _rate_limit(args.rate_limit) if args.rate_limit else None
+        recorder = _recorder(args.record, path) if args.record else None
     except (CollectionError, ValueError) as exc:
         parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
     server = LLMMockServer(collection, match=strategy, host=args.host, port=args.port, strict=False)
     server._state.default_rate_limit = server._state.rate_limit = limit
+    server._state.recorder = recorder
     try:
         server.start()
     except OSError as exc:
@@ -171,3 +180,9 @@ def _rate_limit(spec: str) -> RateLimit:
     if requests < 1 or seconds <= 0:
         raise ValueError(f"--rate-limit needs N >= 1 and SECONDS > 0, got {spec!r}")
     return RateLimit(requests, seconds)
+
+
+def _recorder(upstream: str, path: Path) -> Recorder:
+    if path == default_collection_path():
+        raise ValueError("--record needs a collection file of yours to write into")
+    return Recorder(upstream, path)

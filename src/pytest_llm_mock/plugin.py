@@ -36,6 +36,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "regex:PATTERN",
     )
     group.addoption(
+        "--llm-record",
+        metavar="UPSTREAM_BASE_URL",
+        help="record mode: send unanswered requests upstream and save the answers in the "
+        "collection (key from LLM_MOCK_UPSTREAM_API_KEY)",
+    )
+    group.addoption(
         "--llm-lenient",
         action="store_true",
         help="do not fail tests whose requests no example answered",
@@ -95,7 +101,7 @@ def llm_mock_server(
     request: pytest.FixtureRequest, _llm_mock_session: LLMMockServer
 ) -> Iterator[LLMMockServer]:
     """The mock OpenAI server: `base_url`, the requests this test made, assertion helpers."""
-    from ._options import settings_for
+    from ._options import configure, settings_for
 
     item = request.node
     if _BROKEN in item.stash:
@@ -103,8 +109,7 @@ def llm_mock_server(
     settings = item.stash.get(_SETTINGS, None) or settings_for(item)
     server = _llm_mock_session
     server.reset()
-    server.use(settings.collection, match=settings.strategy)
-    server.strict = settings.strict
+    configure(server, item.config, settings)
     item.stash[_SERVER] = server
     failures = None
     try:
