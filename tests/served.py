@@ -64,3 +64,10 @@ def serving(*args: str, cwd: Path) -> Iterator[Served]:
             if process.poll() is None:
                 process.kill()
             process.wait(10)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`pytest-llm-mock ARGS` to completion; the exit code is the caller's to check."""
+    return subprocess.run(
+        [*COMMAND, *args], check=False, capture_output=True, text=True, cwd=cwd, timeout=30
+    )

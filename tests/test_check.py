@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from pytest_llm_mock.cli import main
 
 from . import postman
 from .conftest import DEFAULT_COLLECTION
-from .served import COMMAND
+from .served import run_cli
 
 HI = postman.chat_body(("user", "hi"))
 DOWN = {"error": {"message": "down", "type": "server_error", "param": None, "code": None}}
@@ -133,9 +132,7 @@ def test_a_file_that_does_not_parse_is_a_finding(
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
-    result = subprocess.run(
-        [*COMMAND, *args], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=30
-    )
+    result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr

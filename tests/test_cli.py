@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 
 from . import http, postman
 from .conftest import DEFAULT_COLLECTION
-from .served import COMMAND, Served, serving
+from .served import Served, run_cli, serving
 
 HELLO: Any = [{"role": "user", "content": "Hello"}]
 
@@ -108,14 +107,7 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = subprocess.run(
-            [*COMMAND, "serve", "--port", str(port)],
-            check=False,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=30,
-        )
+        result = run_cli("serve", "--port", str(port), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"pytest-llm-mock: error: cannot listen on 127.0.0.1:{port}: Address already in use"
@@ -144,9 +136,7 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_usage_errors_exit_2_without_a_traceback(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    result = subprocess.run(
-        [*COMMAND, *args], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=30
-    )
+    result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr

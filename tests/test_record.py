@@ -3,7 +3,6 @@ answers are saved in the collection, so the next run passes without the upstream
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from pytest_llm_mock._collection import StreamAnswer
 from pytest_llm_mock.cli import main
 
 from .conftest import DEFAULT_COLLECTION
-from .served import COMMAND
+from .served import run_cli
 
 SUITE = """
 def ask(server, text, **options):
@@ -84,22 +83,8 @@ def test_a_bad_upstream_is_a_usage_error(pytester: pytest.Pytester) -> None:
 def test_serve_does_not_record_into_the_embedded_default(tmp_path: Path) -> None:
     from pytest_llm_mock._collection import default_collection_path
 
-    result = subprocess.run(
-        [
-            *COMMAND,
-            "serve",
-            str(default_collection_path()),
-            "--record",
-            "http://127.0.0.1:9/v1",
-            "--port",
-            "0",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=30,
-    )
+    record = ("--record", "http://127.0.0.1:9/v1", "--port", "0")
+    result = run_cli("serve", str(default_collection_path()), *record, cwd=tmp_path)
     assert result.returncode == 2
     assert "--record needs a collection file of yours to write into" in result.stderr
     assert DEFAULT_COLLECTION.exists()
