@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,9 +59,24 @@ def run_newman(newman: str, collection: str, url: str) -> list[dict[str, Any]]:
 
 
 def saved_examples(collection: str, newman: str) -> int:
-    """Newman against the mock of COLLECTION: every request gets its saved example."""
-    with LLMMockServer(collection) as server:
-        executions = run_newman(newman, collection, server.url)
+    """Newman against `pytest-llm-mock serve COLLECTION`: every request gets its saved example,
+    and serve exits 0 on SIGTERM (it exits 1 if any request went unanswered)."""
+    command = [sys.executable, "-m", "pytest_llm_mock", "serve", collection, "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as serve:
+        assert serve.stdout is not None
+        url = ""
+        for line in serve.stdout:  # the URL line comes right after start-up
+            if "base_url:" in line:
+                url = line.split("base_url:", 1)[1].strip().removesuffix("/v1")
+                break
+        executions = run_newman(newman, collection, url)
+        serve.send_signal(signal.SIGTERM)
+        rest = serve.stdout.read()
+        code = serve.wait(30)
+    print(rest.strip().splitlines()[-1] if rest.strip() else "serve printed nothing at exit")
+    if code != 0:
+        print(f"newman check: serve exited {code}: some requests were not answered")
+        return 1
     return compare(collection, executions)
 
 
