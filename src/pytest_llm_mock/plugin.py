@@ -11,45 +11,23 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ._flags import MARKER_HELP, add_options
+
 if TYPE_CHECKING:
     from ._fixture import LLMMockServer
     from ._options import Settings
+    from ._report import Stats
 
 FIXTURE = "llm_mock_server"
 _SERVER: pytest.StashKey[LLMMockServer] = pytest.StashKey()
 _SETTINGS: pytest.StashKey[Settings] = pytest.StashKey()
 _BROKEN: pytest.StashKey[str] = pytest.StashKey()  # a usage error found in an xdist worker
 _REPORTED: pytest.StashKey[bool] = pytest.StashKey()
+_STATS: pytest.StashKey[Stats] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("llm-mock", "pytest-llm-mock: deterministic OpenAI-compatible server")
-    group.addoption(
-        "--llm-collection",
-        metavar="PATH",
-        help="Postman collection to answer from (relative to the current directory)",
-    )
-    group.addoption(
-        "--llm-match",
-        metavar="STRATEGY",
-        help="match strategy: conversation (default), dialogue, last_user_message, rasa, "
-        "regex:PATTERN",
-    )
-    group.addoption(
-        "--llm-record",
-        metavar="UPSTREAM_BASE_URL",
-        help="record mode: send unanswered requests upstream and save the answers in the "
-        "collection (key from LLM_MOCK_UPSTREAM_API_KEY)",
-    )
-    group.addoption(
-        "--llm-lenient",
-        action="store_true",
-        help="do not fail tests whose requests no example answered",
-    )
-    parser.addini("llm_collection", "Postman collection to answer from (relative to the ini file)")
-    parser.addini("llm_match", "match strategy (default: conversation)")
-    parser.addini("llm_strict", "fail tests with unmatched requests", type="bool", default=True)
-    parser.addini("llm_chunk_size", "characters per stream chunk (default 8)", default="8")
+    add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,11 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"pytest-llm-mock: ini option llm_chunk_size must be 1 or more, got {chunk_size!r}"
         )
-    config.addinivalue_line(
-        "markers",
-        "llm_collection(path, *, match=None, strict=None): the Postman collection, match "
-        "strategy and strictness of pytest-llm-mock for this test",
-    )
+    config.addinivalue_line("markers", MARKER_HELP)
 
 
 @pytest.hookimpl(trylast=True)
@@ -121,6 +95,7 @@ def llm_mock_server(
     finally:
         del item.stash[_SERVER]
         server._close_clients()
+        _stats(item.config).add(server.collection, server.requests)
         server.reset()
     if failures is not None:
         pytest.fail(f"pytest-llm-mock (at teardown): {failures}", pytrace=False)
@@ -135,17 +110,52 @@ def llm_mock_env(llm_mock_server: LLMMockServer, monkeypatch: pytest.MonkeyPatch
     return env
 
 
+def _stats(config: pytest.Config) -> Stats:
+    if _STATS not in config.stash:
+        from ._report import Stats
+
+        config.stash[_STATS] = Stats()
+    return config.stash[_STATS]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)  # an xdist worker's report home
+    if output is not None and _STATS in session.config.stash:
+        output["llm_mock"] = session.config.stash[_STATS].to_json()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    data = getattr(node, "workeroutput", {}).get("llm_mock")
+    if data is not None:
+        _stats(node.config).merge(data)  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    stats = config.stash.get(_STATS, None)
+    if stats is None or config.get_verbosity() < -1:
+        return
+    terminalreporter.write_sep("=", "pytest-llm-mock")
+    for line in stats.lines(verbose=config.get_verbosity() > 0):
+        terminalreporter.write_line(line)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Fail a test whose requests were not all answered, with the explanation."""
+    """Fail a test whose requests were not all answered, with the explanation; show a
+    failing test's requests in its report."""
     try:
         yield
     except BaseException:
         server = item.stash.get(_SERVER, None)
-        failures = server.failures() if server is not None else None
-        if failures is not None:
-            item.add_report_section("call", "llm-mock", failures)
-            item.stash[_REPORTED] = True
+        if server is not None:
+            from ._report import SECTION, failure_section
+
+            failures = server.failures()
+            item.add_report_section("call", SECTION, failure_section(server.requests, failures))
+            item.stash[_REPORTED] = failures is not None
         raise
     server = item.stash.get(_SERVER, None)
     if server is not None and server.strict:

@@ -1,0 +1,41 @@
+"""The plugin's command-line options, ini keys and marker text. Imports nothing: pytest loads
+this for every run of a project that installs the plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+MARKER_HELP = (
+    "llm_collection(path, *, match=None, strict=None): the Postman collection, match "
+    "strategy and strictness of pytest-llm-mock for this test"
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llm-mock", "pytest-llm-mock: deterministic OpenAI-compatible server")
+    group.addoption(
+        "--llm-collection",
+        metavar="PATH",
+        help="Postman collection to answer from (relative to the current directory)",
+    )
+    group.addoption(
+        "--llm-match",
+        metavar="STRATEGY",
+        help="match strategy: conversation (default), dialogue, last_user_message, rasa, "
+        "regex:PATTERN",
+    )
+    group.addoption(
+        "--llm-record",
+        metavar="UPSTREAM_BASE_URL",
+        help="record mode: send unanswered requests upstream and save the answers in the "
+        "collection (key from LLM_MOCK_UPSTREAM_API_KEY)",
+    )
+    group.addoption(
+        "--llm-lenient",
+        action="store_true",
+        help="do not fail tests whose requests no example answered",
+    )
+    parser.addini("llm_collection", "Postman collection to answer from (relative to the ini file)")
+    parser.addini("llm_match", "match strategy (default: conversation)")
+    parser.addini("llm_strict", "fail tests with unmatched requests", type="bool", default=True)
+    parser.addini("llm_chunk_size", "characters per stream chunk (default 8)", default="8")

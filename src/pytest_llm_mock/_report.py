@@ -1,0 +1,80 @@
+"""What pytest shows of the mock: the requests of a failing test, and a summary at the end of
+the session (requests served, requests not answered, examples no test reached)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._collection import CHAT_PATH, Collection
+from ._journal import RecordedRequest
+
+SECTION = "llm-mock"
+
+
+def failure_section(requests: list[RecordedRequest], failures: str | None) -> str:
+    """The report section of a failing test: its requests, then what went wrong."""
+    lines = [f"Requests this test made ({len(requests)}):"] if requests else ["No requests."]
+    lines += [f"  {i}. {r.describe()}" for i, r in enumerate(requests, start=1)]
+    if failures:
+        lines += ["", failures]
+    return "\n".join(lines)
+
+
+@dataclass
+class Stats:
+    """Counts over a session; merged across xdist workers as plain JSON."""
+
+    requests: int = 0
+    unmatched: int = 0
+    examples: dict[str, list[str]] = field(default_factory=dict)  # collection -> all names
+    reached: dict[str, set[str]] = field(default_factory=dict)  # collection -> answered
+
+    def add(self, collection: Collection, requests: list[RecordedRequest]) -> None:
+        self.requests += len(requests)
+        self.unmatched += sum(1 for r in requests if r.miss is not None)
+        # Only chat examples answer requests; a saved GET /models sample never does.
+        answering = [e.full_name for e in collection.examples if e.path == CHAT_PATH]
+        if not answering:
+            return
+        name = collection.describe()
+        self.examples.setdefault(name, answering)
+        reached = self.reached.setdefault(name, set())
+        reached.update(r.answered_by.full_name for r in requests if r.answered_by is not None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "unmatched": self.unmatched,
+            "examples": self.examples,
+            "reached": {k: sorted(v) for k, v in self.reached.items()},
+        }
+
+    def merge(self, data: dict[str, Any]) -> None:
+        self.requests += int(data["requests"])
+        self.unmatched += int(data["unmatched"])
+        for name, examples in data["examples"].items():
+            self.examples.setdefault(name, examples)
+        for name, reached in data["reached"].items():
+            self.reached.setdefault(name, set()).update(reached)
+
+    def unreached(self) -> dict[str, list[str]]:
+        return {
+            name: [e for e in examples if e not in self.reached.get(name, set())]
+            for name, examples in self.examples.items()
+        }
+
+    def lines(self, *, verbose: bool) -> list[str]:
+        unreached = self.unreached()
+        dead = sum(len(v) for v in unreached.values())
+        total = sum(len(v) for v in self.examples.values())
+        plural = "s" if len(self.examples) != 1 else ""
+        lines = [
+            f"{self.requests} requests served, {self.unmatched} not answered; "
+            f"{dead} of {total} examples in {len(self.examples)} collection{plural} "
+            f"not reached by any test" + ("" if verbose or not dead else " (-v lists them)")
+        ]
+        if verbose:
+            for name, examples in unreached.items():
+                lines += [f"  {name}: {example}" for example in examples]
+        return lines
