@@ -76,7 +76,8 @@ def test_verbose_lists_the_unreached_examples(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*= pytest-llm-mock =*",
-            "4 requests served, 1 not answered; 1 of 3 examples in 1 collection not reached by any test",
+            "4 requests served, 1 not answered; 1 of 3 examples in 1 collection not reached by "
+            "any test",
             f"  {path}: Other/Unused/Unused",
         ],
         consecutive=True,
@@ -114,6 +115,7 @@ def test_a_failing_test_shows_the_requests_it_made(project: pytest.Pytester) -> 
             "*AssertionError: the app under test got it wrong*",
             "*- Captured llm-mock call -*",
             "Requests this test made (1):",
-            "  1. POST /v1/chat/completions model=gpt-4o-mini user='Hello world' -> 200 Greetings/Hello/Hello",
+            "  1. POST /v1/chat/completions model=gpt-4o-mini user='Hello world' -> 200 "
+            "Greetings/Hello/Hello",
         ],
     )
