@@ -191,7 +191,12 @@ def test_the_context_manager_checks_on_exit_when_strict() -> None:
 def test_env_and_urls(server: LLMMockServer) -> None:
     assert server.url.startswith("http://127.0.0.1:")
     assert server.base_url == server.url + "/v1"
-    assert server.env == {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "test-key"}
+    assert server.env == {
+        "OPENAI_BASE_URL": server.base_url,
+        "OPENAI_API_BASE": server.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_AGENTS_DISABLE_TRACING": "1",
+    }
 
 
 def test_urls_need_a_running_server() -> None:

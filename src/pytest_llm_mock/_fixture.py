@@ -121,8 +121,15 @@ class LLMMockServer(RequestAssertions):
 
     @property
     def env(self) -> dict[str, str]:
-        """Environment variables that point an OpenAI SDK client at this server."""
-        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": API_KEY}
+        """Environment variables that point OpenAI-compatible clients at this server: the SDK
+        reads `OPENAI_BASE_URL`, LangChain and LiteLLM `OPENAI_API_BASE`; openai-agents'
+        tracing (which would export to the internet whatever the base URL) is turned off."""
+        return {
+            "OPENAI_BASE_URL": self.base_url,
+            "OPENAI_API_BASE": self.base_url,
+            "OPENAI_API_KEY": API_KEY,
+            "OPENAI_AGENTS_DISABLE_TRACING": "1",
+        }
 
     # -- what it serves ---------------------------------------------------------------------
 
