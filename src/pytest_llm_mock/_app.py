@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,6 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ._embeddings import answer as answer_embeddings
 from ._events import EventStream, pause
 from ._http import HttpRequest
 from ._openai import dumps, error_object
@@ -21,6 +23,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 SERVED = (
     "POST /v1/chat/completions",
+    "POST /v1/embeddings",
     "GET /v1/models",
     "GET /v1/models/{model}",
     "GET /health",
@@ -73,6 +76,9 @@ def create_app(state: MockState) -> Starlette:
     def chat(http: HttpRequest, _: Request) -> Reply:
         return state.chat(http)
 
+    def embeddings(http: HttpRequest, _: Request) -> Reply:
+        return state.api(http, partial(answer_embeddings, state))
+
     def models(http: HttpRequest, _: Request) -> Reply:
         return state.models(http)
 
@@ -91,6 +97,7 @@ def create_app(state: MockState) -> Starlette:
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/chat/completions", guarded(chat), methods=["POST"]),
+            Route(f"{prefix}/embeddings", guarded(embeddings), methods=["POST"]),
             Route(f"{prefix}/models", guarded(models), methods=["GET"]),
             Route(f"{prefix}/models/{{model:path}}", guarded(model), methods=["GET"]),
         ]

@@ -176,6 +176,7 @@ class Example:
     position: int
     uid: str
     postman_id: str | None = None  # the example's `id` in the export, if it has one
+    body: Mapping[str, Any] | None = None  # the request pattern as JSON, on any route
 
     @property
     def full_name(self) -> str:

@@ -220,7 +220,7 @@ class _Reader:
         method = original.get("method") or request.get("method") or "GET"
         if not isinstance(method, str):
             raise self.error("expected an HTTP method name", where, url_field[:-4] + ".method")
-        pattern = self.pattern(pattern_source.get("body"), path, where, body_field)
+        pattern, pattern_body = self.pattern(pattern_source.get("body"), path, where, body_field)
         status = response.get("code", 200)
         if status is None:
             status = 200
@@ -258,6 +258,7 @@ class _Reader:
             position=self.position - 1,
             uid=uid,
             postman_id=response["id"] if isinstance(response.get("id"), str) else None,
+            body=pattern_body,
         )
 
     def url_path(self, url: object, where: str, field: str) -> str:
@@ -287,8 +288,29 @@ class _Reader:
         slash = raw.find("/")
         return raw[slash:] if slash >= 0 else ""
 
-    def pattern(self, body: object, path: str, where: str, field: str) -> ChatRequest | None:
-        if path != CHAT_PATH or body is None:
+    def pattern(
+        self, body: object, path: str, where: str, field: str
+    ) -> tuple[ChatRequest | None, dict[str, Any] | None]:
+        """The request pattern: parsed as a chat request on the chat path, and decoded JSON
+        on any path (other routes match on it). Only chat patterns must be valid."""
+        if path == CHAT_PATH:
+            decoded = self.decode(body, where, field)
+            if decoded is None:
+                return None, None
+            try:
+                return parse_chat_request(decoded, require_model=False), decoded
+            except RequestError as exc:
+                param = f" ({exc.param})" if exc.param else ""
+                raise self.error(
+                    f"not a chat-completion request{param}: {exc.message}", where, field + ".raw"
+                ) from None
+        try:
+            return None, self.decode(body, where, field)
+        except CollectionError:
+            return None, None
+
+    def decode(self, body: object, where: str, field: str) -> dict[str, Any] | None:
+        if body is None:
             return None
         if not isinstance(body, dict):
             raise self.error("expected a body object", where, field)
@@ -314,13 +336,9 @@ class _Reader:
             ) from None
         except RecursionError:
             raise self.error("nested too deeply", where, field + ".raw") from None
-        try:
-            return parse_chat_request(decoded, require_model=False)
-        except RequestError as exc:
-            param = f" ({exc.param})" if exc.param else ""
-            raise self.error(
-                f"not a chat-completion request{param}: {exc.message}", where, field + ".raw"
-            ) from None
+        if not isinstance(decoded, dict):
+            raise self.error("expected a JSON object", where, field + ".raw")
+        return decoded
 
     def headers(self, raw: object, where: str, field: str) -> ResponseHeaders:
         if raw is None:

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
-from ._collection import Collection, CollectionError, Example, empty_collection
+from ._collection import (
+    Collection,
+    CollectionError,
+    Example,
+    empty_collection,
+)
 from ._explain import explain_miss, explain_selection
 from ._faults import Delivery, Failure, RateLimit, StreamFault, delivery_from_controls
 from ._http import (
@@ -61,7 +66,7 @@ class MockState:
         self.journal = Journal()
         self.errors: list[BaseException] = []
         self.responses: list[AddedResponse] = []
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._counters: dict[Hashable, int] = {}
         self._indexes: dict[tuple[Collection, Hashable], Index] = {}
         self._added = 0
@@ -82,7 +87,7 @@ class MockState:
     def use(self, collection: Collection, strategy: Strategy) -> None:
         """Serve `collection` matched by `strategy`; the index is built once per pair."""
         index = self._index_for(collection, strategy)
-        with self._lock:
+        with self.lock:
             self.collection, self.strategy, self.index = collection, strategy, index
 
     def _index_for(self, collection: Collection, strategy: Strategy) -> Index:
@@ -93,7 +98,7 @@ class MockState:
         return index
 
     def reset(self) -> None:
-        with self._lock:
+        with self.lock:
             self.journal.clear()
             self.responses.clear()
             self._counters.clear()
@@ -108,7 +113,7 @@ class MockState:
 
     def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
         """Add a response built by `build(number)`; numbers count from 1 in each test."""
-        with self._lock:
+        with self.lock:
             self._added += 1
             response = build(self._added)
             self.responses.append(response)
@@ -117,10 +122,14 @@ class MockState:
     # -- chat completions ---------------------------------------------------------------
 
     def fail_next(self, build: Callable[[int], Failure]) -> None:
-        with self._lock:
+        with self.lock:
             self.failures.append(build(len(self.failures) + 1))
 
     def chat(self, http: HttpRequest) -> Reply:
+        return self.api(http, self._chat)
+
+    def api(self, http: HttpRequest, answer: Callable[[HttpRequest, object], Reply]) -> Reply:
+        """An API route: key and rate limit first, then the JSON body, then `answer`."""
         refused = self._refuse(http)
         if refused is not None:
             self.record(http, refused.status)
@@ -131,7 +140,8 @@ class MockState:
             allowed, limit_headers = self.rate_limit.take(who, http.received_at)
             if not allowed:
                 return self._rate_limited(http, limit_headers)
-        reply = self._chat(http)
+        decoded = self._decode(http)
+        reply = decoded if isinstance(decoded, Reply) else answer(http, decoded)
         delivery = (
             reply.delivery
             if reply.delivery.delay
@@ -152,38 +162,49 @@ class MockState:
         self.record(http, 429, reply_headers=headers)
         return Reply(429, dumps(error), headers)
 
-    def _chat(self, http: HttpRequest) -> Reply:
+    def _decode(self, http: HttpRequest) -> object:
+        """The decoded JSON body, or the error reply for a body that is not JSON."""
         wrong_type = content_type_error(http)
         if wrong_type is not None:
-            return self._reject(http, None, 415, wrong_type)
+            return self.reject(http, None, 415, wrong_type)
         if not http.body.strip():
-            return self._reject(http, None, 400, json_error("the request has no body"))
+            return self.reject(http, None, 400, json_error("the request has no body"))
         try:
             decoded = json.loads(http.body)
         except ValueError as exc:
-            return self._reject(http, None, 400, json_error(str(exc)))
+            return self.reject(http, None, 400, json_error(str(exc)))
         except RecursionError:
-            return self._reject(http, None, 400, json_error("the JSON is nested too deeply"))
+            return self.reject(http, None, 400, json_error("the JSON is nested too deeply"))
+        return decoded
+
+    def _chat(self, http: HttpRequest, decoded: object) -> Reply:
         try:
             request = parse_chat_request(decoded)
         except RecursionError:
-            return self._reject(http, None, 400, json_error("the JSON is nested too deeply"))
+            return self.reject(http, None, 400, json_error("the JSON is nested too deeply"))
         except RequestError as exc:
             error = error_object(
                 exc.message, "invalid_request_error", param=exc.param, code=exc.code
             )
-            return self._reject(http, decoded, 400, error)
-        with self._lock:
+            return self.reject(http, decoded, 400, error)
+        with self.lock:
             return self._answer(http, request)
 
-    def _answer(self, http: HttpRequest, request: ChatRequest) -> Reply:
+    def scripted_failure(self, model: str | None) -> Failure | None:
+        """The pending `fail_next` for this model, counted as used."""
         for failure in self.failures:
-            if failure.applies_to(request.model):
+            if failure.applies_to(model):
                 failure.used += 1
-                error = status_error(failure.status, failure.message)
-                headers = failure.headers()
-                self._record(http, request, failure.status, failure.name, None, headers=headers)
-                return Reply(failure.status, dumps(error), headers)
+                return failure
+        return None
+
+    def _answer(self, http: HttpRequest, request: ChatRequest) -> Reply:
+        failure = self.scripted_failure(request.model)
+        if failure is not None:
+            error = status_error(failure.status, failure.message)
+            headers = failure.headers()
+            self._record(http, request, failure.status, failure.name, None, headers=headers)
+            return Reply(failure.status, dumps(error), headers)
         for response in self.responses:
             if response.matches(request):
                 response.used += 1
@@ -273,7 +294,7 @@ class MockState:
         self._record(http, request, 404, None, None, miss=text)
         return Reply(404, dumps(error), (("x-should-retry", "false"),))
 
-    def _reject(self, http: HttpRequest, decoded: object, status: int, error: object) -> Reply:
+    def reject(self, http: HttpRequest, decoded: object, status: int, error: object) -> Reply:
         self.record(http, status, decoded)
         return Reply(status, dumps(error))
 
@@ -362,10 +383,20 @@ class MockState:
         *,
         miss: str | None = None,
         reply_headers: Sequence[tuple[str, str]] = (),
+        name: str | None = None,
+        example: Example | None = None,
     ) -> None:
-        """Journal a request that no example answers by design (models, health, errors)."""
+        """Journal a request that is not a chat completion (models, embeddings, errors)."""
         self.journal.append(
-            _recorded(http, decoded, status=status, miss=miss, reply_headers=reply_headers)
+            _recorded(
+                http,
+                decoded,
+                status=status,
+                miss=miss,
+                reply_headers=reply_headers,
+                name=name,
+                example=example,
+            )
         )
 
     def _record(
