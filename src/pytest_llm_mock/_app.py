@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ._chat import answer as answer_chat
 from ._embeddings import answer as answer_embeddings
 from ._events import EventStream, pause
 from ._http import HttpRequest
@@ -74,7 +75,7 @@ def create_app(state: MockState) -> Starlette:
         return endpoint
 
     def chat(http: HttpRequest, _: Request) -> Reply:
-        return state.chat(http)
+        return state.api(http, partial(answer_chat, state))
 
     def embeddings(http: HttpRequest, _: Request) -> Reply:
         return state.api(http, partial(answer_embeddings, state))

@@ -10,39 +10,32 @@ import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote
 
 from ._collection import (
     Collection,
-    CollectionError,
     Example,
     empty_collection,
 )
-from ._explain import explain_miss, explain_selection
-from ._faults import Delivery, Failure, RateLimit, StreamFault, delivery_from_controls
+from ._faults import Delivery, Failure, RateLimit, StreamFault
 from ._http import (
     HttpRequest,
-    Selection,
     api_key,
     content_type_error,
     dedupe,
     json_error,
-    postman_selection,
 )
 from ._journal import Journal, RecordedRequest, redact, retry_delay
 from ._matching import CONVERSATION, Index, Strategy
 from ._openai import (
-    digest,
     dumps,
     error_object,
     model_object,
     models_list,
-    status_error,
 )
-from ._record import Recorder, RecordError
-from ._request import ChatRequest, RequestError, parse_chat_request
+from ._record import Recorder
+from ._request import ChatRequest
 from ._responses import AddedResponse
-from ._stream import DEFAULT_CHUNK_SIZE, render
+from ._stream import DEFAULT_CHUNK_SIZE
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 
@@ -67,7 +60,7 @@ class MockState:
         self.errors: list[BaseException] = []
         self.responses: list[AddedResponse] = []
         self.lock = threading.Lock()
-        self._counters: dict[Hashable, int] = {}
+        self.counters: dict[Hashable, int] = {}
         self._indexes: dict[tuple[Collection, Hashable], Index] = {}
         self._added = 0
         self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
@@ -82,15 +75,15 @@ class MockState:
         self.recorder: Recorder | None = None  # record mode: misses go upstream
         self.collection = empty_collection()
         self.strategy = CONVERSATION
-        self.index = self._index_for(self.collection, self.strategy)
+        self.index = self.index_for(self.collection, self.strategy)
 
     def use(self, collection: Collection, strategy: Strategy) -> None:
         """Serve `collection` matched by `strategy`; the index is built once per pair."""
-        index = self._index_for(collection, strategy)
+        index = self.index_for(collection, strategy)
         with self.lock:
             self.collection, self.strategy, self.index = collection, strategy, index
 
-    def _index_for(self, collection: Collection, strategy: Strategy) -> Index:
+    def index_for(self, collection: Collection, strategy: Strategy) -> Index:
         cache_key = (collection, strategy.cache_key)
         index = self._indexes.get(cache_key)
         if index is None:
@@ -101,7 +94,7 @@ class MockState:
         with self.lock:
             self.journal.clear()
             self.responses.clear()
-            self._counters.clear()
+            self.counters.clear()
             self.errors.clear()
             self._added = 0
             self.chunk_size = self.default_chunk_size
@@ -124,9 +117,6 @@ class MockState:
     def fail_next(self, build: Callable[[int], Failure]) -> None:
         with self.lock:
             self.failures.append(build(len(self.failures) + 1))
-
-    def chat(self, http: HttpRequest) -> Reply:
-        return self.api(http, self._chat)
 
     def api(self, http: HttpRequest, answer: Callable[[HttpRequest, object], Reply]) -> Reply:
         """An API route: key and rate limit first, then the JSON body, then `answer`."""
@@ -177,19 +167,6 @@ class MockState:
             return self.reject(http, None, 400, json_error("the JSON is nested too deeply"))
         return decoded
 
-    def _chat(self, http: HttpRequest, decoded: object) -> Reply:
-        try:
-            request = parse_chat_request(decoded)
-        except RecursionError:
-            return self.reject(http, None, 400, json_error("the JSON is nested too deeply"))
-        except RequestError as exc:
-            error = error_object(
-                exc.message, "invalid_request_error", param=exc.param, code=exc.code
-            )
-            return self.reject(http, decoded, 400, error)
-        with self.lock:
-            return self._answer(http, request)
-
     def scripted_failure(self, model: str | None) -> Failure | None:
         """The pending `fail_next` for this model, counted as used."""
         for failure in self.failures:
@@ -197,102 +174,6 @@ class MockState:
                 failure.used += 1
                 return failure
         return None
-
-    def _answer(self, http: HttpRequest, request: ChatRequest) -> Reply:
-        failure = self.scripted_failure(request.model)
-        if failure is not None:
-            error = status_error(failure.status, failure.message)
-            headers = failure.headers()
-            self._record(http, request, failure.status, failure.name, None, headers=headers)
-            return Reply(failure.status, dumps(error), headers)
-        for response in self.responses:
-            if response.matches(request):
-                response.used += 1
-                return self._reply(http, request, response.name, None, response)
-        selection = postman_selection(http.headers)
-        if selection.name is not None:
-            found = self.index.named(selection.name)
-            sequence: Hashable = ("selected", selection.name, selection.status)
-        else:
-            key = self.strategy.key(request)
-            candidates = self.index.lookup(key, request.model) if key is not None else None
-            found = candidates.examples if candidates is not None else ()
-            sequence = candidates.sequence if candidates is not None else None
-        matched = found
-        if selection.status is not None:
-            found = tuple(e for e in found if e.status == selection.status)
-        if not found and self.recorder is not None and selection == Selection():
-            return self._record_upstream(http, request, self.recorder)
-        if not found:
-            # A selection explains the miss when it named an example or filtered some out.
-            explained_by = selection if selection.name is not None or matched else None
-            return self._miss(http, request, explained_by)
-        position = self._counters.get((sequence, selection.status), 0)
-        self._counters[(sequence, selection.status)] = position + 1
-        example = found[min(position, len(found) - 1)]
-        return self._reply(http, request, example.full_name, example, None)
-
-    def _reply(
-        self,
-        http: HttpRequest,
-        request: ChatRequest,
-        name: str,
-        example: Example | None,
-        added: AddedResponse | None,
-    ) -> Reply:
-        source = example or added
-        assert source is not None
-        seed = example.uid if example is not None else f"{name}/{self.collection.name}"
-        status = source.status
-        chunk_size = int(source.controls.get("chunk-size", 0))
-        body, stream = render(
-            source.answer,
-            status,
-            seed=seed,
-            request=request,
-            chunk_size=chunk_size or self.chunk_size,
-        )
-        delivery = self.delivery.merged(delivery_from_controls(source.controls))
-        if stream is not None and self.stream_faults:
-            delivery = replace(delivery, fault=self.stream_faults.pop(0))
-        headers = [
-            *source.headers,
-            (
-                "x-request-id",
-                "req_" + digest(seed, http.path, http.body.decode("utf-8", "replace"))[:32],
-            ),
-            ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
-        ]
-        self._record(http, request, status, name, example, headers=source.headers)
-        return Reply(status, body, dedupe(headers), stream, delivery)
-
-    def _record_upstream(
-        self, http: HttpRequest, request: ChatRequest, recorder: Recorder
-    ) -> Reply:
-        """Ask the upstream, save its answer as a new example, and answer with it."""
-        try:
-            collection, name = recorder.save(request, recorder.forward(http.body))
-        except (RecordError, CollectionError) as exc:
-            text = f"record mode: {exc}"
-            error = error_object(text, "server_error", code="llm_mock_record_failed")
-            self._record(http, request, 502, None, None, miss=text)
-            return Reply(502, dumps(error), (("x-should-retry", "false"),))
-        self.collection = collection
-        self.index = self._index_for(collection, self.strategy)
-        (example,) = self.index.named(name)
-        return self._reply(http, request, example.full_name, example, None)
-
-    def _miss(
-        self, http: HttpRequest, request: ChatRequest, selection: Selection | None = None
-    ) -> Reply:
-        if selection is not None:
-            text = explain_selection(selection.name, selection.status, self.collection, self.index)
-        else:
-            examples = self.index.keyed_examples()
-            text = explain_miss(request, self.strategy, self.collection, examples)
-        error = error_object(text, "invalid_request_error", code="llm_mock_no_match")
-        self._record(http, request, 404, None, None, miss=text)
-        return Reply(404, dumps(error), (("x-should-retry", "false"),))
 
     def reject(self, http: HttpRequest, decoded: object, status: int, error: object) -> Reply:
         self.record(http, status, decoded)
@@ -388,7 +269,7 @@ class MockState:
     ) -> None:
         """Journal a request that is not a chat completion (models, embeddings, errors)."""
         self.journal.append(
-            _recorded(
+            recorded(
                 http,
                 decoded,
                 status=status,
@@ -399,32 +280,8 @@ class MockState:
             )
         )
 
-    def _record(
-        self,
-        http: HttpRequest,
-        request: ChatRequest,
-        status: int,
-        name: str | None,
-        example: Example | None,
-        *,
-        miss: str | None = None,
-        headers: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        self.journal.append(
-            _recorded(
-                http,
-                request.body,
-                request=request,
-                status=status,
-                name=name,
-                example=example,
-                miss=miss,
-                reply_headers=headers,
-            )
-        )
 
-
-def _recorded(
+def recorded(
     http: HttpRequest,
     decoded: object,
     *,
