@@ -18,6 +18,7 @@ from ._embeddings import answer as answer_embeddings
 from ._events import EventStream, pause
 from ._http import HttpRequest
 from ._openai import dumps, error_object
+from ._responses_api import answer as answer_responses
 from ._state import MockState, Reply
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -25,6 +26,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 SERVED = (
     "POST /v1/chat/completions",
     "POST /v1/embeddings",
+    "POST /v1/responses",
     "GET /v1/models",
     "GET /v1/models/{model}",
     "GET /health",
@@ -77,6 +79,9 @@ def create_app(state: MockState) -> Starlette:
     def chat(http: HttpRequest, _: Request) -> Reply:
         return state.api(http, partial(answer_chat, state))
 
+    def responses(http: HttpRequest, _: Request) -> Reply:
+        return state.api(http, partial(answer_responses, state))
+
     def embeddings(http: HttpRequest, _: Request) -> Reply:
         return state.api(http, partial(answer_embeddings, state))
 
@@ -99,6 +104,7 @@ def create_app(state: MockState) -> Starlette:
         routes += [
             Route(f"{prefix}/chat/completions", guarded(chat), methods=["POST"]),
             Route(f"{prefix}/embeddings", guarded(embeddings), methods=["POST"]),
+            Route(f"{prefix}/responses", guarded(responses), methods=["POST"]),
             Route(f"{prefix}/models", guarded(models), methods=["GET"]),
             Route(f"{prefix}/models/{{model:path}}", guarded(model), methods=["GET"]),
         ]

@@ -4,13 +4,14 @@ collection and faults. The gate before it (key, rate limit, JSON body) is `MockS
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from ._collection import CollectionError, Example
 from ._explain import explain_miss, explain_selection
-from ._faults import delivery_from_controls
+from ._faults import Failure, delivery_from_controls
 from ._http import HttpRequest, Selection, dedupe, json_error, postman_selection
+from ._matching import Index
 from ._openai import digest, dumps, error_object, status_error
 from ._record import Recorder, RecordError
 from ._request import ChatRequest, RequestError, parse_chat_request
@@ -31,39 +32,70 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
         return _answer(state, http, request)
 
 
-def _answer(state: MockState, http: HttpRequest, request: ChatRequest) -> Reply:
+@dataclass(frozen=True)
+class Miss:
+    """Nothing answers: the explanation, and whether record mode should ask upstream."""
+
+    text: str
+    record: bool = False
+
+
+Choice = Failure | AddedResponse | Example | Miss
+
+
+def choose(
+    state: MockState, http: HttpRequest, request: ChatRequest, indexes: Sequence[Index]
+) -> Choice:
+    """What answers `request`: a queued failure, an added response, or an example of the
+    first index that has one (Postman's selection headers and sequences included)."""
     failure = state.scripted_failure(request.model)
     if failure is not None:
-        error = status_error(failure.status, failure.message)
-        headers = failure.headers()
-        _record(state, http, request, failure.status, name=failure.name, headers=headers)
-        return Reply(failure.status, dumps(error), headers)
+        return failure
     for response in state.responses:
         if response.matches(request):
             response.used += 1
-            return _reply(state, http, request, response)
+            return response
     selection = postman_selection(http.headers)
-    if selection.name is not None:
-        found = state.index.named(selection.name)
-        sequence: Hashable = ("selected", selection.name, selection.status)
-    else:
-        key = state.strategy.key(request)
-        candidates = state.index.lookup(key, request.model) if key is not None else None
-        found = candidates.examples if candidates is not None else ()
-        sequence = candidates.sequence if candidates is not None else None
+    found: tuple[Example, ...] = ()
+    sequence: Hashable = None
+    for index in indexes:
+        if selection.name is not None:
+            found = index.named(selection.name)
+            sequence = ("selected", selection.name, selection.status)
+        else:
+            key = state.strategy.key(request)
+            candidates = index.lookup(key, request.model) if key is not None else None
+            if candidates is not None:
+                found, sequence = candidates.examples, candidates.sequence
+        if found:
+            break
     matched = found
     if selection.status is not None:
         found = tuple(e for e in found if e.status == selection.status)
-    if not found and state.recorder is not None and selection == Selection():
-        return _record_upstream(state, http, request, state.recorder)
     if not found:
         # A selection explains the miss when it named an example or filtered some out.
-        explained_by = selection if selection.name is not None or matched else None
-        return _miss(state, http, request, explained_by)
+        if selection.name is not None or matched:
+            text = explain_selection(selection.name, selection.status, state.collection, indexes[0])
+            return Miss(text)
+        examples = [e for index in indexes for e in index.keyed_examples()]
+        text = explain_miss(request, state.strategy, state.collection, examples)
+        return Miss(text, record=selection == Selection())
     position = state.counters.get((sequence, selection.status), 0)
     state.counters[(sequence, selection.status)] = position + 1
-    example = found[min(position, len(found) - 1)]
-    return _reply(state, http, request, example)
+    return found[min(position, len(found) - 1)]
+
+
+def _answer(state: MockState, http: HttpRequest, request: ChatRequest) -> Reply:
+    choice = choose(state, http, request, [state.index])
+    if isinstance(choice, Failure):
+        headers = choice.headers()
+        _record(state, http, request, choice.status, name=choice.name, headers=headers)
+        return Reply(choice.status, dumps(status_error(choice.status, choice.message)), headers)
+    if isinstance(choice, Miss):
+        if choice.record and state.recorder is not None:
+            return _record_upstream(state, http, request, state.recorder)
+        return miss_reply(state, http, request, choice)
+    return _reply(state, http, request, choice)
 
 
 def _reply(
@@ -114,16 +146,9 @@ def _record_upstream(
     return _reply(state, http, request, example)
 
 
-def _miss(
-    state: MockState, http: HttpRequest, request: ChatRequest, selection: Selection | None = None
-) -> Reply:
-    if selection is not None:
-        text = explain_selection(selection.name, selection.status, state.collection, state.index)
-    else:
-        examples = state.index.keyed_examples()
-        text = explain_miss(request, state.strategy, state.collection, examples)
-    error = error_object(text, "invalid_request_error", code="llm_mock_no_match")
-    _record(state, http, request, 404, miss=text)
+def miss_reply(state: MockState, http: HttpRequest, request: ChatRequest, miss: Miss) -> Reply:
+    error = error_object(miss.text, "invalid_request_error", code="llm_mock_no_match")
+    _record(state, http, request, 404, miss=miss.text)
     return Reply(404, dumps(error), (("x-should-retry", "false"),))
 
 

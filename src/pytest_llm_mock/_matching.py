@@ -197,10 +197,11 @@ class Index:
     by_name: dict[str, list[Example]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, examples: Iterable[Example], strategy: Strategy) -> Index:
+    def build(cls, examples: Iterable[Example], strategy: Strategy, path: str = CHAT_PATH) -> Index:
+        """The index of the examples on `path` (chat completions, or Responses)."""
         index = cls(strategy)
         for example in examples:
-            if example.path != CHAT_PATH:
+            if example.path != path:
                 continue
             # Postman's x-mock-response-name and -id pick examples by name or id.
             names = {example.name, example.full_name, example.postman_id} - {None}

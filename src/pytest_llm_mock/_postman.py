@@ -29,6 +29,7 @@ from ._collection import (
     sort_headers,
     status_problem,
 )
+from ._conversion import RESPONSES_PATH, responses_messages
 from ._openai import completion_problem
 from ._request import ChatRequest, RequestError, parse_chat_request
 
@@ -293,12 +294,15 @@ class _Reader:
     ) -> tuple[ChatRequest | None, dict[str, Any] | None]:
         """The request pattern: parsed as a chat request on the chat path, and decoded JSON
         on any path (other routes match on it). Only chat patterns must be valid."""
-        if path == CHAT_PATH:
+        if path in (CHAT_PATH, RESPONSES_PATH):
             decoded = self.decode(body, where, field)
             if decoded is None:
                 return None, None
             try:
-                return parse_chat_request(decoded, require_model=False), decoded
+                chat = decoded
+                if path == RESPONSES_PATH:  # matched like a chat request with these messages
+                    chat = {"model": decoded.get("model"), "messages": responses_messages(decoded)}
+                return parse_chat_request(chat, require_model=False), decoded
             except RequestError as exc:
                 param = f" ({exc.param})" if exc.param else ""
                 raise self.error(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._collection import (
+    CHAT_PATH,
     Collection,
     Example,
     empty_collection,
@@ -61,7 +62,8 @@ class MockState:
         self.responses: list[AddedResponse] = []
         self.lock = threading.Lock()
         self.counters: dict[Hashable, int] = {}
-        self._indexes: dict[tuple[Collection, Hashable], Index] = {}
+        self._indexes: dict[tuple[Collection, Hashable, str], Index] = {}
+        self.conversations: dict[str, list[dict[str, Any]]] = {}  # Responses, by response id
         self._added = 0
         self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
         self.api_key: str | None = None
@@ -83,11 +85,11 @@ class MockState:
         with self.lock:
             self.collection, self.strategy, self.index = collection, strategy, index
 
-    def index_for(self, collection: Collection, strategy: Strategy) -> Index:
-        cache_key = (collection, strategy.cache_key)
+    def index_for(self, collection: Collection, strategy: Strategy, path: str = CHAT_PATH) -> Index:
+        cache_key = (collection, strategy.cache_key, path)
         index = self._indexes.get(cache_key)
         if index is None:
-            index = self._indexes[cache_key] = Index.build(collection.examples, strategy)
+            index = self._indexes[cache_key] = Index.build(collection.examples, strategy, path)
         return index
 
     def reset(self) -> None:
@@ -103,6 +105,7 @@ class MockState:
             self.failures.clear()
             self.stream_faults.clear()
             self.rate_limit = _fresh(self.default_rate_limit)
+            self.conversations.clear()
 
     def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
         """Add a response built by `build(number)`; numbers count from 1 in each test."""
@@ -294,6 +297,8 @@ def recorded(
 ) -> RecordedRequest:
     body: Any = decoded
     messages = body.get("messages") if isinstance(body, dict) else None
+    if messages is None and request is not None:
+        messages = request.body.get("messages")  # a Responses request, read as chat messages
     model = body.get("model") if isinstance(body, dict) else None
     return RecordedRequest(
         method=http.method,

@@ -140,15 +140,21 @@ def render(
     answer: Answer, status: int, *, seed: str, request: ChatRequest, chunk_size: int
 ) -> tuple[bytes, tuple[bytes, ...] | None]:
     """The JSON body of an answer and, for a streaming request, the events to send instead."""
+    obj = completion(answer, status, seed=seed, request=request)
     if isinstance(answer, StreamAnswer):
-        obj = complete_chat(assemble(answer.chunks), seed=seed, request=request)
         # A recording is replayed byte for byte, event by event.
         return dumps(obj), tuple(split_events(answer.raw.encode())) if request.stream else None
-    obj = answer_body(answer, status, seed=seed, request=request)
     if not (request.stream and status < 400 and "choices" in obj):
         return dumps(obj), None
     events = chat_chunks(obj, include_usage=request.include_usage, chunk_size=chunk_size)
     return dumps(obj), tuple(events)
+
+
+def completion(answer: Answer, status: int, *, seed: str, request: ChatRequest) -> dict[str, Any]:
+    """An answer as a complete `chat.completion` (or, for an error status, its error body)."""
+    if isinstance(answer, StreamAnswer):
+        return complete_chat(assemble(answer.chunks), seed=seed, request=request)
+    return answer_body(answer, status, seed=seed, request=request)
 
 
 def split_events(raw: bytes) -> list[bytes]:

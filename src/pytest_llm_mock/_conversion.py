@@ -1,0 +1,257 @@
+"""Between the Chat Completions and Responses APIs: Responses input read as chat messages (so
+one collection and one set of match strategies serve both), and chat answers written as
+Responses objects and their stream of events (openai-contract.md, section 8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._openai import digest, dumps
+from ._request import RequestError
+
+RESPONSES_PATH = "/responses"
+_SKIPPED_ITEMS = frozenset({"reasoning", "item_reference"})
+
+
+def responses_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Chat messages equal to a Responses request's `instructions` and `input` items."""
+    messages: list[dict[str, Any]] = []
+    instructions = body.get("instructions")
+    if isinstance(instructions, str) and instructions:
+        messages.append({"role": "system", "content": instructions})
+    raw = body.get("input")
+    if isinstance(raw, str):
+        return [*messages, {"role": "user", "content": raw}]
+    if not isinstance(raw, list):
+        raise RequestError(
+            "Invalid type for 'input': expected a string or an array of input items.",
+            param="input",
+            code="invalid_type",
+        )
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            raise RequestError(
+                f"Invalid type for 'input[{i}]': expected an object.", param=f"input[{i}]"
+            )
+        kind = item.get("type", "message")
+        if kind == "message":
+            messages.append({"role": item.get("role"), "content": _content(item.get("content"))})
+        elif kind == "function_call":
+            call = {
+                "id": item.get("call_id"),
+                "type": "function",
+                "function": {"name": item.get("name"), "arguments": item.get("arguments", "")},
+            }
+            last = messages[-1] if messages else {}
+            if last.get("role") == "assistant" and last.get("tool_calls") and not last["content"]:
+                last["tool_calls"].append(call)  # parallel calls are one assistant turn
+            else:
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif kind == "function_call_output":
+            output = item.get("output")
+            text = output if isinstance(output, str) else json.dumps(output)
+            messages.append({"role": "tool", "tool_call_id": item.get("call_id"), "content": text})
+        elif kind not in _SKIPPED_ITEMS:
+            messages.append({"role": "user", "content": [dict(item)]})  # matched by its JSON
+    return messages
+
+
+def _content(content: object) -> object:
+    if not isinstance(content, list):
+        return content
+    parts = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind in ("input_text", "output_text", "text"):
+            parts.append({"type": "text", "text": part.get("text", "")})
+        elif kind == "refusal":
+            parts.append({"type": "text", "text": part.get("refusal", "")})
+        else:
+            parts.append(part)
+    return parts
+
+
+def output_messages(response: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A response's output as chat messages, to continue a conversation from it."""
+    items: list[dict[str, Any]] = []
+    for item in response.get("output") or []:
+        if item.get("type") == "message":
+            items.append({"type": "message", "role": "assistant", "content": item.get("content")})
+        elif item.get("type") == "function_call":
+            items.append(item)
+    return responses_messages({"input": items})
+
+
+def chat_to_response(
+    completion: Mapping[str, Any], body: Mapping[str, Any], *, response_id: str
+) -> dict[str, Any]:
+    """A completed `response` object holding a chat completion's first choice."""
+    choice = (completion.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    output: list[dict[str, Any]] = []
+    if (
+        message.get("content") is not None
+        or message.get("refusal")
+        or not message.get("tool_calls")
+    ):
+        part = (
+            {"type": "refusal", "refusal": message["refusal"]}
+            if message.get("refusal")
+            else {
+                "type": "output_text",
+                "text": message.get("content") or "",
+                "annotations": [],
+                "logprobs": [],
+            }
+        )
+        output.append(
+            {
+                "type": "message",
+                "id": "msg_" + digest(response_id, "message")[:32],
+                "status": "completed",
+                "role": "assistant",
+                "content": [part],
+            }
+        )
+    for position, call in enumerate(message.get("tool_calls") or []):
+        function = call.get("function") or {}
+        output.append(
+            {
+                "type": "function_call",
+                "id": "fc_" + digest(response_id, "call", str(position))[:32],
+                "call_id": call.get("id"),
+                "name": function.get("name"),
+                "arguments": function.get("arguments", ""),
+                "status": "completed",
+            }
+        )
+    usage = completion.get("usage") or {}
+    return complete_response(
+        {
+            "id": response_id,
+            "created_at": completion.get("created"),
+            "model": completion.get("model"),
+            "output": output,
+            "usage": {
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": usage.get("completion_tokens", 0),
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": usage.get("total_tokens", 0),
+            },
+        },
+        body,
+        response_id=response_id,
+    )
+
+
+def complete_response(
+    obj: Mapping[str, Any], body: Mapping[str, Any], *, response_id: str
+) -> dict[str, Any]:
+    """Fill in what a partial `response` object leaves out; keep everything it states."""
+    defaults: dict[str, Any] = {
+        "id": response_id,
+        "object": "response",
+        "created_at": 1_700_000_000 + int(digest("created", response_id)[:8], 16) % 50_000_000,
+        "status": "completed",
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "model": body.get("model"),
+        "output": [],
+        "parallel_tool_calls": True,
+        "previous_response_id": body.get("previous_response_id"),
+        "reasoning": {"effort": None, "summary": None},
+        "store": True,
+        "temperature": 1.0,
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": None,
+        "user": None,
+        "metadata": {},
+    }
+    response = {**defaults, **{k: v for k, v in obj.items() if v is not None}}
+    response["completed_at"] = response["created_at"]
+    return response
+
+
+def response_events(response: Mapping[str, Any], chunk_size: int) -> list[bytes]:
+    """The SSE events that stream `response`, in the order the SDK's helper checks."""
+    events: list[bytes] = []
+
+    def emit(kind: str, **fields: Any) -> None:
+        data = {"type": kind, "sequence_number": len(events), **fields}
+        events.append(f"event: {kind}\ndata: ".encode() + dumps(data) + b"\n\n")
+
+    started = {**response, "status": "in_progress", "output": [], "usage": None}
+    emit("response.created", response=started)
+    emit("response.in_progress", response=started)
+    for index, item in enumerate(response.get("output") or []):
+        if item.get("type") == "message":
+            _message_events(emit, index, item, chunk_size)
+        elif item.get("type") == "function_call":
+            _call_events(emit, index, item, chunk_size)
+        else:
+            emit("response.output_item.added", output_index=index, item=item)
+            emit("response.output_item.done", output_index=index, item=item)
+    emit("response.completed", response=response)
+    return events
+
+
+def _message_events(emit: Any, index: int, item: Mapping[str, Any], size: int) -> None:
+    item_id = item.get("id")
+    emit(
+        "response.output_item.added",
+        output_index=index,
+        item={**item, "status": "in_progress", "content": []},
+    )
+    for c, part in enumerate(item.get("content") or []):
+        at = {"item_id": item_id, "output_index": index, "content_index": c}
+        if part.get("type") == "refusal":
+            emit("response.content_part.added", **at, part={**part, "refusal": ""})
+            for piece in _pieces(part.get("refusal", ""), size):
+                emit("response.refusal.delta", **at, delta=piece)
+            emit("response.refusal.done", **at, refusal=part.get("refusal", ""))
+        else:
+            text = part.get("text", "")
+            emit("response.content_part.added", **at, part={**part, "text": ""})
+            for piece in _pieces(text, size):
+                emit("response.output_text.delta", **at, delta=piece, logprobs=[])
+            emit("response.output_text.done", **at, text=text, logprobs=[])
+        emit("response.content_part.done", **at, part=part)
+    emit("response.output_item.done", output_index=index, item=item)
+
+
+def _call_events(emit: Any, index: int, item: Mapping[str, Any], size: int) -> None:
+    item_id = item.get("id")
+    arguments = item.get("arguments", "")
+    emit(
+        "response.output_item.added",
+        output_index=index,
+        item={**item, "arguments": "", "status": "in_progress"},
+    )
+    for piece in _pieces(arguments, size):
+        emit(
+            "response.function_call_arguments.delta",
+            item_id=item_id,
+            output_index=index,
+            delta=piece,
+        )
+    emit(
+        "response.function_call_arguments.done",
+        item_id=item_id,
+        output_index=index,
+        name=item.get("name"),
+        arguments=arguments,
+    )
+    emit("response.output_item.done", output_index=index, item=item)
+
+
+def _pieces(text: str, size: int) -> Sequence[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]

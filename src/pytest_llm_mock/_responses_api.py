@@ -1,0 +1,140 @@
+"""The Responses API: `POST /v1/responses`, answered from Responses examples or, converted,
+from chat-completion examples, with the same match strategies; `previous_response_id`
+continues a conversation stored per test."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+from ._chat import Miss, choose, miss_reply
+from ._collection import Example, ObjectAnswer
+from ._conversion import (
+    RESPONSES_PATH,
+    chat_to_response,
+    complete_response,
+    output_messages,
+    response_events,
+    responses_messages,
+)
+from ._faults import Failure, delivery_from_controls
+from ._http import HttpRequest
+from ._openai import digest, dumps, error_object, status_error
+from ._request import ChatRequest, RequestError, parse_chat_request
+from ._responses import AddedResponse
+from ._state import MockState, Reply, recorded
+from ._stream import completion
+
+
+def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
+    try:
+        body, messages = _conversation(state, decoded)
+        chat = {"model": body.get("model"), "messages": messages, "stream": body.get("stream")}
+        request = parse_chat_request(chat)
+    except RequestError as exc:
+        error = error_object(exc.message, "invalid_request_error", param=exc.param, code=exc.code)
+        return state.reject(http, decoded, 400, error)
+    with state.lock:
+        indexes = [state.index_for(state.collection, state.strategy, RESPONSES_PATH), state.index]
+        choice = choose(state, http, request, indexes)
+        if isinstance(choice, Miss):
+            return miss_reply(state, http, request, Miss(choice.text))
+        if isinstance(choice, Failure):
+            headers = choice.headers()
+            _journal(state, http, body, request, choice.status, name=choice.name, headers=headers)
+            error = status_error(choice.status, choice.message)
+            return Reply(choice.status, dumps(error), headers)
+        return _reply(state, http, body, request=request, messages=messages, source=choice)
+
+
+def _conversation(
+    state: MockState, decoded: object
+) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
+    """The request body, and its whole conversation as chat messages: instructions, then
+    the stored conversation of `previous_response_id`, then the new input."""
+    if not isinstance(decoded, Mapping):
+        raise RequestError("Invalid type for request body: expected an object.")
+    if not isinstance(decoded.get("model"), str):
+        raise RequestError(
+            "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
+        )
+    new = responses_messages(decoded)
+    system = new[:1] if new and new[0].get("role") == "system" else []
+    history: list[dict[str, Any]] = []
+    previous = decoded.get("previous_response_id")
+    if previous is not None:
+        stored = state.conversations.get(str(previous))
+        if stored is None:
+            raise RequestError(
+                f"Previous response with id '{previous}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
+        history = stored
+    return decoded, [*system, *history, *new[len(system) :]]
+
+
+def _reply(
+    state: MockState,
+    http: HttpRequest,
+    body: Mapping[str, Any],
+    *,
+    request: ChatRequest,
+    messages: list[dict[str, Any]],
+    source: Example | AddedResponse,
+) -> Reply:
+    example = source if isinstance(source, Example) else None
+    name = source.full_name if isinstance(source, Example) else source.name
+    seed = example.uid if example is not None else f"{name}/{state.collection.name}"
+    response_id = "resp_" + digest(seed, http.body.decode("utf-8", "replace"))[:48]
+    status = source.status
+    if status >= 400:
+        obj = completion(source.answer, status, seed=seed, request=request)
+        stream = None
+    else:
+        obj = _response(source, body, request, seed, response_id)
+        state.conversations[str(obj["id"])] = [
+            *(m for m in messages if m.get("role") != "system"),
+            *output_messages(obj),
+        ]
+        size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
+        stream = tuple(response_events(obj, size)) if body.get("stream") is True else None
+    headers = (
+        *source.headers,
+        ("x-request-id", "req_" + digest(response_id)[:32]),
+        ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
+    )
+    _journal(state, http, body, request, status, name=name, example=example)
+    delivery = state.delivery.merged(delivery_from_controls(source.controls))
+    if stream is not None and state.stream_faults:
+        delivery = replace(delivery, fault=state.stream_faults.pop(0))
+    return Reply(status, dumps(obj), headers, stream, delivery)
+
+
+def _response(
+    source: Example | AddedResponse,
+    body: Mapping[str, Any],
+    request: ChatRequest,
+    seed: str,
+    response_id: str,
+) -> dict[str, Any]:
+    """A `response` object: a Responses example's own, or a chat answer converted."""
+    answer = source.answer
+    own = isinstance(source, Example) and source.path == RESPONSES_PATH
+    if own and isinstance(answer, ObjectAnswer) and "output" in answer.obj:
+        return complete_response(answer.obj, body, response_id=response_id)
+    chat = completion(answer, source.status, seed=seed, request=request)
+    return chat_to_response(chat, body, response_id=response_id)
+
+
+def _journal(
+    state: MockState,
+    http: HttpRequest,
+    body: Mapping[str, Any],
+    request: ChatRequest,
+    status: int,
+    **details: Any,
+) -> None:
+    state.journal.append(recorded(http, body, status=status, request=request, **details))
