@@ -113,17 +113,17 @@ def test_the_sdk_raises_bad_request_for_a_missing_parameter(standalone: LLMMockS
 
 
 def test_an_unknown_route_is_a_404_envelope(standalone: LLMMockServer) -> None:
-    response = http.request(standalone.url, "POST", "/v1/responses", {"model": "m", "input": "hi"})
+    response = http.request(standalone.url, "POST", "/v1/assistants", {"model": "m"})
     assert response.status == 404
     error = assert_envelope(response.json())
     assert error["code"] == "unknown_url"
     assert error["message"].startswith(
-        "Unknown route: POST /v1/responses. pytest-llm-mock serves: "
+        "Unknown route: POST /v1/assistants. pytest-llm-mock serves: "
     )
     client = standalone.openai_client()
     with pytest.raises(openai.NotFoundError):
         client.get("/nowhere", cast_to=object)
-    assert [r.path for r in standalone.unmatched] == ["/v1/responses", "/v1/nowhere"]
+    assert [r.path for r in standalone.unmatched] == ["/v1/assistants", "/v1/nowhere"]
 
 
 def test_a_wrong_method_is_a_405_envelope(standalone: LLMMockServer) -> None:
