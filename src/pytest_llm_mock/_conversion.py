@@ -136,7 +136,7 @@ def chat_to_response(
             "output": output,
             "usage": {
                 "input_tokens": usage.get("prompt_tokens", 0),
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": usage.get("completion_tokens", 0),
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": usage.get("total_tokens", 0),
@@ -169,16 +169,22 @@ def complete_response(
         "temperature": 1.0,
         "text": body.get("text") or {"format": {"type": "text"}},
         "tool_choice": body.get("tool_choice", "auto"),
-        "tools": body.get("tools") or [],
+        "tools": [_tool(t) for t in body.get("tools") or []],
         "top_p": 1.0,
         "truncation": "disabled",
-        "usage": None,
-        "user": None,
         "metadata": {},
     }
     response = {**defaults, **{k: v for k, v in obj.items() if v is not None}}
     response["completed_at"] = response["created_at"]
     return response
+
+
+def _tool(tool: Any) -> Any:
+    """A request's tool as the API echoes it: function tools with `strict` and `parameters`
+    filled in (the Responses API makes function tools strict unless told)."""
+    if not isinstance(tool, Mapping) or tool.get("type") != "function":
+        return tool
+    return {"strict": True, "parameters": {}, "description": None, **tool}
 
 
 def response_events(response: Mapping[str, Any], chunk_size: int) -> list[bytes]:
@@ -189,7 +195,9 @@ def response_events(response: Mapping[str, Any], chunk_size: int) -> list[bytes]
         data = {"type": kind, "sequence_number": len(events), **fields}
         events.append(f"event: {kind}\ndata: ".encode() + dumps(data) + b"\n\n")
 
-    started = {**response, "status": "in_progress", "output": [], "usage": None}
+    # The snapshots before completion have no output and no usage yet.
+    started = {k: v for k, v in response.items() if k not in ("usage", "completed_at")}
+    started.update(status="in_progress", output=[])
     emit("response.created", response=started)
     emit("response.in_progress", response=started)
     for index, item in enumerate(response.get("output") or []):
