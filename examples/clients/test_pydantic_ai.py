@@ -41,3 +41,32 @@ def test_agent_with_a_tool_and_structured_output(llm_mock_server):
 
     assert result.output == CityWeather(city="Paris", celsius=21.5)
     llm_mock_server.assert_call_count(2, model="mock-gpt-4")
+
+
+def test_the_default_openai_model_uses_the_responses_api(llm_mock_server):
+    from pydantic_ai.models.openai import OpenAIResponsesModel
+
+    llm_mock_server.add_response(
+        tool_calls=[{"name": "get_temperature", "arguments": {"city": "Paris"}}],
+        last_user_message="How warm is Paris?",
+        times=1,
+    )
+    llm_mock_server.add_response(
+        tool_calls=[{"name": "final_result", "arguments": {"city": "Paris", "celsius": 21.5}}],
+        contains="21.5",
+    )
+    provider = OpenAIProvider(openai_client=llm_mock_server.async_openai_client())
+    agent = Agent(OpenAIResponsesModel("mock-gpt-4", provider=provider), output_type=CityWeather)
+
+    @agent.tool_plain
+    def get_temperature(city: str) -> float:
+        """The temperature in a city, in °C."""
+        return 21.5
+
+    async def ask():
+        return await agent.run("How warm is Paris?")
+
+    result = asyncio.run(ask())
+
+    assert result.output == CityWeather(city="Paris", celsius=21.5)
+    llm_mock_server.assert_call_count(2, path="/v1/responses")
