@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._chat import answer as answer_chat
+from ._completions import answer as answer_completions
 from ._embeddings import answer as answer_embeddings
 from ._events import EventStream, pause
 from ._http import HttpRequest
@@ -27,6 +28,7 @@ SERVED = (
     "POST /v1/chat/completions",
     "POST /v1/embeddings",
     "POST /v1/responses",
+    "POST /v1/completions",
     "GET /v1/models",
     "GET /v1/models/{model}",
     "GET /health",
@@ -82,6 +84,9 @@ def create_app(state: MockState) -> Starlette:
     def responses(http: HttpRequest, _: Request) -> Reply:
         return state.api(http, partial(answer_responses, state))
 
+    def completions(http: HttpRequest, _: Request) -> Reply:
+        return state.api(http, partial(answer_completions, state))
+
     def embeddings(http: HttpRequest, _: Request) -> Reply:
         return state.api(http, partial(answer_embeddings, state))
 
@@ -105,6 +110,7 @@ def create_app(state: MockState) -> Starlette:
             Route(f"{prefix}/chat/completions", guarded(chat), methods=["POST"]),
             Route(f"{prefix}/embeddings", guarded(embeddings), methods=["POST"]),
             Route(f"{prefix}/responses", guarded(responses), methods=["POST"]),
+            Route(f"{prefix}/completions", guarded(completions), methods=["POST"]),
             Route(f"{prefix}/models", guarded(models), methods=["GET"]),
             Route(f"{prefix}/models/{{model:path}}", guarded(model), methods=["GET"]),
         ]

@@ -9,7 +9,13 @@ from ._collection import CHAT_PATH, Collection, Example, ObjectAnswer
 from ._matching import Index, Strategy
 
 # The routes examples can answer, by canonical path and method.
-SERVED = {CHAT_PATH: "POST", "/models": "GET", "/embeddings": "POST", "/responses": "POST"}
+SERVED = {
+    CHAT_PATH: "POST",
+    "/models": "GET",
+    "/embeddings": "POST",
+    "/responses": "POST",
+    "/completions": "POST",
+}
 _SIMILAR = {"/chat/completion": CHAT_PATH, "/chat": CHAT_PATH, "/completions/chat": CHAT_PATH}
 
 

@@ -12,6 +12,7 @@ from ._openai import digest, dumps
 from ._request import RequestError
 
 RESPONSES_PATH = "/responses"
+COMPLETIONS_PATH = "/completions"
 _SKIPPED_ITEMS = frozenset({"reasoning", "item_reference"})
 
 

@@ -29,7 +29,7 @@ from ._collection import (
     sort_headers,
     status_problem,
 )
-from ._conversion import RESPONSES_PATH, responses_messages
+from ._conversion import COMPLETIONS_PATH, RESPONSES_PATH, responses_messages
 from ._openai import completion_problem
 from ._request import ChatRequest, RequestError, parse_chat_request
 
@@ -294,7 +294,7 @@ class _Reader:
     ) -> tuple[ChatRequest | None, dict[str, Any] | None]:
         """The request pattern: parsed as a chat request on the chat path, and decoded JSON
         on any path (other routes match on it). Only chat patterns must be valid."""
-        if path in (CHAT_PATH, RESPONSES_PATH):
+        if path in (CHAT_PATH, RESPONSES_PATH, COMPLETIONS_PATH):
             decoded = self.decode(body, where, field)
             if decoded is None:
                 return None, None
@@ -302,6 +302,12 @@ class _Reader:
                 chat = decoded
                 if path == RESPONSES_PATH:  # matched like a chat request with these messages
                     chat = {"model": decoded.get("model"), "messages": responses_messages(decoded)}
+                elif path == COMPLETIONS_PATH:  # the prompt is one user message
+                    prompt = decoded.get("prompt")
+                    chat = {
+                        "model": decoded.get("model"),
+                        "messages": [{"role": "user", "content": prompt}],
+                    }
                 return parse_chat_request(chat, require_model=False), decoded
             except RequestError as exc:
                 param = f" ({exc.param})" if exc.param else ""

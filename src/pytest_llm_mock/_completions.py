@@ -1,0 +1,162 @@
+"""Legacy completions: `POST /v1/completions`. Each prompt is read as one user message, so a
+completions example or a chat example with the same text answers it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from ._chat import Miss, choose, miss_reply
+from ._collection import Example, ObjectAnswer
+from ._conversion import COMPLETIONS_PATH
+from ._faults import Failure
+from ._http import HttpRequest
+from ._openai import digest, dumps, error_object, estimate_tokens, status_error
+from ._request import ChatRequest, RequestError, parse_chat_request
+from ._responses import AddedResponse
+from ._state import MockState, Reply, recorded
+from ._stream import completion, pieces
+
+
+def prompts(body: Mapping[str, Any]) -> list[str]:
+    """The prompts of a completions request: a string, strings, or token arrays as text."""
+    raw = body.get("prompt")
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw):
+        return list(raw)
+    if isinstance(raw, list) and raw and all(isinstance(t, int) for t in raw):
+        return ["tokens:" + ",".join(map(str, raw))]
+    raise RequestError(
+        "Invalid 'prompt': expected a string, an array of strings, or an array of tokens.",
+        param="prompt",
+        code="invalid_value",
+    )
+
+
+def prompt_request(body: Mapping[str, Any], prompt: str) -> ChatRequest:
+    """One prompt of a completions request, read as a chat request with one user message."""
+    chat = {
+        "model": body.get("model"),
+        "messages": [{"role": "user", "content": prompt}],
+        "stream": body.get("stream"),
+        "stream_options": body.get("stream_options"),
+    }
+    return parse_chat_request(chat)
+
+
+def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
+    try:
+        if not isinstance(decoded, Mapping):
+            raise RequestError("Invalid type for request body: expected an object.")
+        requests = [prompt_request(decoded, p) for p in prompts(decoded)]
+    except RequestError as exc:
+        error = error_object(exc.message, "invalid_request_error", param=exc.param, code=exc.code)
+        return state.reject(http, decoded, 400, error)
+    texts: list[tuple[str, str]] = []
+    names: list[str] = []
+    with state.lock:
+        indexes = [state.index_for(state.collection, state.strategy, COMPLETIONS_PATH), state.index]
+        for request in requests:
+            choice = choose(state, http, request, indexes)
+            if isinstance(choice, Miss):
+                return miss_reply(state, http, request, Miss(choice.text))
+            if isinstance(choice, Failure) or choice.status >= 400:
+                return _error(state, http, decoded, request, choice)
+            texts.append(_text(choice, request, state))
+            names.append(_name(choice))
+    first = requests[0]
+    body = _body(decoded, texts, seed="/".join(names))
+    state.journal.append(recorded(http, decoded, status=200, request=first, name=names[0]))
+    headers = (
+        ("x-request-id", "req_" + digest(body["id"])[:32]),
+        ("x-llm-mock-example", quote(names[0], safe=" /()[]#,.:;'!@&=+-_")),
+    )
+    stream = None
+    if first.stream:
+        stream = tuple(_chunks(body, state.chunk_size, include_usage=first.include_usage))
+    return Reply(200, dumps(body), headers, stream, state.delivery)
+
+
+def _name(source: Example | AddedResponse) -> str:
+    return source.full_name if isinstance(source, Example) else source.name
+
+
+def _text(
+    source: Example | AddedResponse, request: ChatRequest, state: MockState
+) -> tuple[str, str]:
+    """The completion text and finish reason an example or added response gives."""
+    answer = source.answer
+    own = isinstance(source, Example) and source.path == COMPLETIONS_PATH
+    if own and isinstance(answer, ObjectAnswer) and isinstance(answer.obj.get("choices"), list):
+        choice = answer.obj["choices"][0]
+        return str(choice.get("text", "")), str(choice.get("finish_reason") or "stop")
+    seed = source.uid if isinstance(source, Example) else f"{source.name}/{state.collection.name}"
+    chat = completion(answer, source.status, seed=seed, request=request)
+    message = (chat.get("choices") or [{}])[0].get("message") or {}
+    return str(message.get("content") or ""), "stop"
+
+
+def _error(
+    state: MockState,
+    http: HttpRequest,
+    decoded: object,
+    request: ChatRequest,
+    source: Failure | Example | AddedResponse,
+) -> Reply:
+    if isinstance(source, Failure):
+        error, headers, name = (
+            status_error(source.status, source.message),
+            source.headers(),
+            source.name,
+        )
+    else:
+        seed = source.uid if isinstance(source, Example) else source.name
+        error = completion(source.answer, source.status, seed=seed, request=request)
+        headers, name = tuple(source.headers), _name(source)
+    state.journal.append(recorded(http, decoded, status=source.status, request=request, name=name))
+    return Reply(source.status, dumps(error), tuple(headers))
+
+
+def _body(decoded: Mapping[str, Any], texts: list[tuple[str, str]], seed: str) -> dict[str, Any]:
+    prompt_tokens = sum(estimate_tokens(p) for p in prompts(decoded))
+    completion_tokens = sum(max(1, estimate_tokens(t)) for t, _ in texts)
+    return {
+        "id": "cmpl-" + digest("cmpl", seed, str(decoded.get("prompt")))[:29],
+        "object": "text_completion",
+        "created": 1_700_000_000 + int(digest("created", seed)[:8], 16) % 50_000_000,
+        "model": decoded.get("model"),
+        "choices": [
+            {"text": text, "index": i, "logprobs": None, "finish_reason": reason}
+            for i, (text, reason) in enumerate(texts)
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+        "system_fingerprint": "fp_" + digest("fingerprint", str(decoded.get("model")))[:10],
+    }
+
+
+def _chunks(body: Mapping[str, Any], size: int, *, include_usage: bool) -> list[bytes]:
+    """Each chunk a `text_completion` with a text fragment; the finish reason on the last of
+    each choice; the usage chunk when asked; then `[DONE]`."""
+    head = {k: body[k] for k in ("id", "object", "created", "model", "system_fingerprint")}
+    events = []
+    for choice in body["choices"]:
+        fragments = pieces(choice["text"], size)
+        for n, fragment in enumerate(fragments):
+            finish = choice["finish_reason"] if n == len(fragments) - 1 else None
+            part = {
+                "text": fragment,
+                "index": choice["index"],
+                "logprobs": None,
+                "finish_reason": finish,
+            }
+            events.append(b"data: " + dumps({**head, "choices": [part]}) + b"\n\n")
+    if include_usage:
+        events.append(b"data: " + dumps({**head, "choices": [], "usage": body["usage"]}) + b"\n\n")
+    events.append(b"data: [DONE]\n\n")
+    return events
