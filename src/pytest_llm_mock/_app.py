@@ -13,6 +13,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ._anthropic import answer as answer_messages
+from ._anthropic import anthropic_errors
 from ._chat import answer as answer_chat
 from ._completions import answer as answer_completions
 from ._embeddings import answer as answer_embeddings
@@ -29,6 +31,7 @@ SERVED = (
     "POST /v1/embeddings",
     "POST /v1/responses",
     "POST /v1/completions",
+    "POST /v1/messages",
     "GET /v1/models",
     "GET /v1/models/{model}",
     "GET /health",
@@ -41,7 +44,13 @@ SERVED = (
 def create_app(state: MockState) -> Starlette:
     """One app per server; every route answers through `state`."""
 
-    def guarded(handler: Callable[[HttpRequest, Request], Reply]) -> Endpoint:
+    def guarded(
+        handler: Callable[[HttpRequest, Request], Reply],
+        errors: Callable[[Reply], Reply] = lambda reply: reply,
+    ) -> Endpoint:
+        """An endpoint that reads the body within the limit, never lets an exception out,
+        and gives every error reply the route's error shape (`errors`)."""
+
         async def endpoint(request: Request) -> Response:
             received_at = time.monotonic()
             client = request.client.host if request.client is not None else ""
@@ -61,7 +70,7 @@ def create_app(state: MockState) -> Starlette:
                 client,
             )
             try:
-                reply = state.too_large(http) if body is None else handler(http, request)
+                reply = errors(state.too_large(http) if body is None else handler(http, request))
                 response = _response(reply)
             except Exception as exc:
                 # Never swallowed: the test that caused it fails with this traceback.
@@ -71,7 +80,7 @@ def create_app(state: MockState) -> Starlette:
                     f"pytest-llm-mock raised {type(exc).__name__}: {exc}", "server_error"
                 )
                 # A bug answers the same every time: retrying only slows the test down.
-                return _response(Reply(500, dumps(error), (("x-should-retry", "false"),)))
+                return _response(errors(Reply(500, dumps(error), (("x-should-retry", "false"),))))
             if reply.delivery.delay and await pause(reply.delivery.delay, request.receive):
                 return Response(status_code=499)  # the client left while we waited
             return response
@@ -83,6 +92,9 @@ def create_app(state: MockState) -> Starlette:
 
     def responses(http: HttpRequest, _: Request) -> Reply:
         return state.api(http, partial(answer_responses, state))
+
+    def messages(http: HttpRequest, _: Request) -> Reply:
+        return state.api(http, partial(answer_messages, state))
 
     def completions(http: HttpRequest, _: Request) -> Reply:
         return state.api(http, partial(answer_completions, state))
@@ -111,6 +123,7 @@ def create_app(state: MockState) -> Starlette:
             Route(f"{prefix}/embeddings", guarded(embeddings), methods=["POST"]),
             Route(f"{prefix}/responses", guarded(responses), methods=["POST"]),
             Route(f"{prefix}/completions", guarded(completions), methods=["POST"]),
+            Route(f"{prefix}/messages", guarded(messages, anthropic_errors), methods=["POST"]),
             Route(f"{prefix}/models", guarded(models), methods=["GET"]),
             Route(f"{prefix}/models/{{model:path}}", guarded(model), methods=["GET"]),
         ]

@@ -15,6 +15,7 @@ SERVED = {
     "/embeddings": "POST",
     "/responses": "POST",
     "/completions": "POST",
+    "/messages": "POST",
 }
 _SIMILAR = {"/chat/completion": CHAT_PATH, "/chat": CHAT_PATH, "/completions/chat": CHAT_PATH}
 

@@ -13,6 +13,7 @@ from ._request import RequestError
 
 RESPONSES_PATH = "/responses"
 COMPLETIONS_PATH = "/completions"
+MESSAGES_PATH = "/messages"
 _SKIPPED_ITEMS = frozenset({"reasoning", "item_reference"})
 
 
@@ -72,6 +73,71 @@ def _content(content: object) -> object:
         else:
             parts.append(part)
     return parts
+
+
+def anthropic_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Chat messages equal to a Messages request's `system` and `messages`."""
+    out: list[dict[str, Any]] = []
+    system = body.get("system")
+    if isinstance(system, list):
+        system = " ".join(b.get("text", "") for b in system if isinstance(b, Mapping))
+    if isinstance(system, str) and system:
+        out.append({"role": "system", "content": system})
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("messages: field required", param="messages")
+    for i, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, Mapping) else None
+        if role not in ("user", "assistant"):
+            raise RequestError(
+                f"messages.{i}.role: Input should be 'user' or 'assistant'", param=f"messages.{i}"
+            )
+        out += _turn(role, message.get("content"))
+    return out
+
+
+def _turn(role: str, content: object) -> list[dict[str, Any]]:
+    if not isinstance(content, list):
+        return [{"role": role, "content": content}]
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for block in content:
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        if kind == "text":
+            texts.append(str(block.get("text", "")))
+        elif kind == "tool_use":
+            arguments = json.dumps(block.get("input") or {})
+            calls.append(
+                {
+                    "id": block.get("id"),
+                    "type": "function",
+                    "function": {"name": block.get("name"), "arguments": arguments},
+                }
+            )
+        elif kind == "tool_result":
+            results.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": block.get("tool_use_id"),
+                    "content": _result_text(block.get("content")),
+                }
+            )
+        else:
+            texts.append(json.dumps(block, sort_keys=True))
+    turn: list[dict[str, Any]] = list(results)
+    if texts or calls or not results:
+        message: dict[str, Any] = {"role": role, "content": " ".join(texts) if texts else None}
+        if calls:
+            message["tool_calls"] = calls
+        turn.append(message)
+    return turn
+
+
+def _result_text(content: object) -> str:
+    if isinstance(content, list):
+        return " ".join(str(b.get("text", "")) for b in content if isinstance(b, Mapping))
+    return "" if content is None else str(content)
 
 
 def output_messages(response: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -29,7 +29,13 @@ from ._collection import (
     sort_headers,
     status_problem,
 )
-from ._conversion import COMPLETIONS_PATH, RESPONSES_PATH, responses_messages
+from ._conversion import (
+    COMPLETIONS_PATH,
+    MESSAGES_PATH,
+    RESPONSES_PATH,
+    anthropic_messages,
+    responses_messages,
+)
 from ._openai import completion_problem
 from ._request import ChatRequest, RequestError, parse_chat_request
 
@@ -294,7 +300,7 @@ class _Reader:
     ) -> tuple[ChatRequest | None, dict[str, Any] | None]:
         """The request pattern: parsed as a chat request on the chat path, and decoded JSON
         on any path (other routes match on it). Only chat patterns must be valid."""
-        if path in (CHAT_PATH, RESPONSES_PATH, COMPLETIONS_PATH):
+        if path in (CHAT_PATH, RESPONSES_PATH, COMPLETIONS_PATH, MESSAGES_PATH):
             decoded = self.decode(body, where, field)
             if decoded is None:
                 return None, None
@@ -302,6 +308,8 @@ class _Reader:
                 chat = decoded
                 if path == RESPONSES_PATH:  # matched like a chat request with these messages
                     chat = {"model": decoded.get("model"), "messages": responses_messages(decoded)}
+                elif path == MESSAGES_PATH:  # Anthropic: system + messages
+                    chat = {"model": decoded.get("model"), "messages": anthropic_messages(decoded)}
                 elif path == COMPLETIONS_PATH:  # the prompt is one user message
                     prompt = decoded.get("prompt")
                     chat = {

@@ -1,0 +1,208 @@
+"""The Anthropic Messages API: `POST /v1/messages`, matched with the same strategies (the
+system prompt and messages read as chat messages), answered from Anthropic-shaped examples
+or converted chat examples, with Anthropic's stream events and error shape
+(openai-contract.md, section 10)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from ._chat import Miss, choose
+from ._collection import Example, ObjectAnswer
+from ._conversion import MESSAGES_PATH, anthropic_messages
+from ._faults import Failure, delivery_from_controls
+from ._http import HttpRequest
+from ._openai import digest, dumps
+from ._request import ChatRequest, RequestError, parse_chat_request
+from ._responses import AddedResponse
+from ._state import MockState, Reply, recorded
+from ._stream import completion, pieces
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
+    try:
+        if not isinstance(decoded, Mapping):
+            raise RequestError("Invalid type for request body: expected an object.")
+        if not isinstance(decoded.get("max_tokens"), int):
+            raise RequestError("max_tokens: Field required", param="max_tokens")
+        chat = {
+            "model": decoded.get("model"),
+            "messages": anthropic_messages(decoded),
+            "stream": decoded.get("stream"),
+        }
+        request = parse_chat_request(chat)
+    except RequestError as exc:
+        return state.reject(http, decoded, 400, {"error": {"message": exc.message}})
+    with state.lock:
+        indexes = [state.index_for(state.collection, state.strategy, MESSAGES_PATH), state.index]
+        choice = choose(state, http, request, indexes)
+        if isinstance(choice, Miss):
+            state.journal.append(
+                recorded(http, decoded, status=404, request=request, miss=choice.text)
+            )
+            return Reply(404, dumps({"error": {"message": choice.text}}))
+        if isinstance(choice, Failure):
+            state.journal.append(
+                recorded(http, decoded, status=choice.status, request=request, name=choice.name)
+            )
+            message = choice.message or "The mock server was told to fail (fail_next)."
+            return Reply(choice.status, dumps({"error": {"message": message}}), choice.headers())
+        return _reply(state, http, decoded, request, choice)
+
+
+def _reply(
+    state: MockState,
+    http: HttpRequest,
+    body: Mapping[str, Any],
+    request: ChatRequest,
+    source: Example | AddedResponse,
+) -> Reply:
+    example = source if isinstance(source, Example) else None
+    name = source.full_name if isinstance(source, Example) else source.name
+    seed = example.uid if example is not None else f"{name}/{state.collection.name}"
+    state.journal.append(
+        recorded(http, body, status=source.status, request=request, name=name, example=example)
+    )
+    headers = (*source.headers, ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")))
+    if source.status >= 400:
+        error = completion(source.answer, source.status, seed=seed, request=request)
+        return Reply(source.status, dumps(error), headers)
+    message = _message(source, request, seed)
+    stream = None
+    if request.stream:
+        size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
+        stream = tuple(message_events(message, size))
+    delivery = state.delivery.merged(delivery_from_controls(source.controls))
+    return Reply(200, dumps(message), headers, stream, delivery)
+
+
+def _message(source: Example | AddedResponse, request: ChatRequest, seed: str) -> dict[str, Any]:
+    answer = source.answer
+    own = isinstance(source, Example) and source.path == MESSAGES_PATH
+    if own and isinstance(answer, ObjectAnswer) and isinstance(answer.obj.get("content"), list):
+        return _complete({**answer.obj}, request, seed)
+    chat = completion(answer, source.status, seed=seed, request=request)
+    reply = (chat.get("choices") or [{}])[0].get("message") or {}
+    blocks: list[dict[str, Any]] = []
+    if reply.get("content"):
+        blocks.append({"type": "text", "text": reply["content"]})
+    for call in reply.get("tool_calls") or []:
+        function = call.get("function") or {}
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except ValueError:
+            arguments = {}
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id"),
+                "name": function.get("name"),
+                "input": arguments,
+            }
+        )
+    usage = chat.get("usage") or {}
+    return _complete(
+        {
+            "content": blocks,
+            "stop_reason": "tool_use" if reply.get("tool_calls") else "end_turn",
+            "usage": {
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "output_tokens": usage.get("completion_tokens", 0),
+            },
+        },
+        request,
+        seed,
+    )
+
+
+def _complete(message: dict[str, Any], request: ChatRequest, seed: str) -> dict[str, Any]:
+    usage = {
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        **(message.get("usage") or {}),
+    }
+    return {
+        "id": "msg_" + digest("message", seed, request.model)[:24],
+        "type": "message",
+        "role": "assistant",
+        "model": request.model,
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        **message,
+        "usage": usage,
+    }
+
+
+def message_events(message: Mapping[str, Any], size: int) -> list[bytes]:
+    """Anthropic's stream: every event has an `event:` line, and there is no `[DONE]`."""
+    events: list[bytes] = []
+
+    def emit(kind: str, **fields: Any) -> None:
+        events.append(f"event: {kind}\ndata: ".encode() + dumps({"type": kind, **fields}) + b"\n\n")
+
+    usage = message.get("usage") or {}
+    start = {
+        **message,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
+    emit("message_start", message=start)
+    for index, block in enumerate(message.get("content") or []):
+        if block.get("type") == "tool_use":
+            emit("content_block_start", index=index, content_block={**block, "input": {}})
+            for piece in pieces(json.dumps(block.get("input") or {}), size):
+                emit(
+                    "content_block_delta",
+                    index=index,
+                    delta={"type": "input_json_delta", "partial_json": piece},
+                )
+        else:
+            emit("content_block_start", index=index, content_block={"type": "text", "text": ""})
+            for piece in pieces(str(block.get("text", "")), size):
+                emit(
+                    "content_block_delta", index=index, delta={"type": "text_delta", "text": piece}
+                )
+        emit("content_block_stop", index=index)
+    emit(
+        "message_delta",
+        delta={"stop_reason": message.get("stop_reason"), "stop_sequence": None},
+        usage={"output_tokens": usage.get("output_tokens", 0)},
+    )
+    emit("message_stop")
+    return events
+
+
+def anthropic_errors(reply: Reply) -> Reply:
+    """An error reply in Anthropic's shape, with its `request-id` header."""
+    if reply.status < 400:
+        return reply
+    try:
+        message = json.loads(reply.body)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = reply.body.decode("utf-8", "replace")
+    default = "api_error" if reply.status >= 500 else "invalid_request_error"
+    request_id = "req_" + digest("anthropic", str(reply.status), str(message))[:24]
+    error = {
+        "type": "error",
+        "error": {"type": _ERROR_TYPES.get(reply.status, default), "message": message},
+        "request_id": request_id,
+    }
+    headers = (*reply.headers, ("request-id", request_id))
+    return Reply(reply.status, dumps(error), headers, None, reply.delivery)
