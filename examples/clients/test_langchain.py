@@ -67,3 +67,24 @@ def test_with_structured_output(llm_mock_server):
 
     assert weather == Weather(city="Paris", celsius=21.5)
     assert llm_mock_server.last_request.json["response_format"]["type"] == "json_schema"
+
+
+def test_openai_embeddings(llm_mock_server):
+    from langchain_openai import OpenAIEmbeddings
+
+    # LangChain counts tokens with tiktoken, which downloads its encodings at run time;
+    # check_embedding_ctx_length=False sends the text as it is, offline.
+    embeddings = OpenAIEmbeddings(
+        model="text-embedding-3-small",
+        base_url=llm_mock_server.base_url,
+        api_key="test-key",
+        check_embedding_ctx_length=False,
+    )
+
+    query = embeddings.embed_query("hello world")
+    documents = embeddings.embed_documents(["hello world", "goodbye"])
+
+    assert len(query) == 1536
+    assert documents[0] == query
+    assert documents[1] != query
+    llm_mock_server.assert_call_count(2, path="/v1/embeddings")
