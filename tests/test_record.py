@@ -88,3 +88,56 @@ def test_serve_does_not_record_into_the_embedded_default(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "--record needs a collection file of yours to write into" in result.stderr
     assert DEFAULT_COLLECTION.exists()
+
+
+def test_record_mode_covers_the_other_apis(tmp_path: Path) -> None:
+    import anthropic
+
+    path = tmp_path / "recorded.json"
+
+    def ask_all(server: LLMMockServer) -> list[str]:
+        client = server.openai_client(max_retries=0)
+        answers = [
+            client.responses.create(model="gpt-4o", input="Responses?").output_text,
+            client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Completions?")
+            .choices[0]
+            .text,
+        ]
+        with anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0) as claude:
+            message = claude.messages.create(
+                model="claude-mock-1",
+                max_tokens=20,
+                messages=[{"role": "user", "content": "Messages?"}],
+            )
+        answers.append(message.content[0].text)  # type: ignore[union-attr]
+        streamed = client.responses.create(model="gpt-4o", input="Streamed?", stream=True)
+        answers.append("".join(e.delta for e in streamed if e.type == "response.output_text.delta"))
+        return answers
+
+    expected = ["from responses", "from completions", "from messages", "streamed from upstream"]
+    with LLMMockServer() as upstream, LLMMockServer() as recorder:
+        for text, question in zip(
+            expected, ["Responses?", "Completions?", "Messages?", "Streamed?"], strict=True
+        ):
+            upstream.add_response(text, last_user_message=question)
+        from pytest_llm_mock._record import Recorder
+
+        recorder._state.recorder = Recorder(upstream.base_url, path)
+        assert ask_all(recorder) == expected
+        assert [r.path for r in upstream.requests] == [
+            "/v1/responses",
+            "/v1/completions",
+            "/v1/messages",
+            "/v1/responses",
+        ]
+
+    recorded = load_collection(path)
+    assert [e.path for e in recorded.examples] == [
+        "/responses",
+        "/completions",
+        "/messages",
+        "/responses",
+    ]
+    assert main(["check", str(path)]) == 0
+    with LLMMockServer(path) as replay:
+        assert ask_all(replay) == expected

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose
+from ._chat import Miss, choose, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import MESSAGES_PATH, anthropic_messages
 from ._faults import Failure, delivery_from_controls
@@ -49,6 +49,11 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
     with state.lock:
         indexes = [state.index_for(state.collection, state.strategy, MESSAGES_PATH), state.index]
         choice = choose(state, http, request, indexes)
+        if isinstance(choice, Miss) and choice.record and state.recorder is not None:
+            saved = record_upstream(state, http, request, MESSAGES_PATH, decoded)
+            if isinstance(saved, Reply):
+                return saved
+            choice = saved
         if isinstance(choice, Miss):
             state.journal.append(
                 recorded(http, decoded, status=404, request=request, miss=choice.text)

@@ -7,13 +7,13 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
-from ._collection import CollectionError, Example
+from ._collection import CHAT_PATH, CollectionError, Example
 from ._explain import explain_miss, explain_selection
 from ._faults import Failure, delivery_from_controls
 from ._http import HttpRequest, Selection, dedupe, json_error, postman_selection
 from ._matching import Index
 from ._openai import digest, dumps, error_object, status_error
-from ._record import Recorder, RecordError
+from ._record import RecordError
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
 from ._state import MockState, Reply, recorded
@@ -93,7 +93,10 @@ def _answer(state: MockState, http: HttpRequest, request: ChatRequest) -> Reply:
         return Reply(choice.status, dumps(status_error(choice.status, choice.message)), headers)
     if isinstance(choice, Miss):
         if choice.record and state.recorder is not None:
-            return _record_upstream(state, http, request, state.recorder)
+            recorded_example = record_upstream(state, http, request, CHAT_PATH, request.body)
+            if isinstance(recorded_example, Reply):
+                return recorded_example
+            return _reply(state, http, request, recorded_example)
         return miss_reply(state, http, request, choice)
     return _reply(state, http, request, choice)
 
@@ -129,12 +132,24 @@ def _reply(
     return Reply(status, body, dedupe(headers), stream, delivery)
 
 
-def _record_upstream(
-    state: MockState, http: HttpRequest, request: ChatRequest, recorder: Recorder
-) -> Reply:
-    """Ask the upstream, save its answer as a new example, and answer with it."""
+def record_upstream(
+    state: MockState, http: HttpRequest, request: ChatRequest, path: str, body: object
+) -> Example | Reply:
+    """Record mode: ask the upstream, save its answer as a new example on `path`, serve the
+    reloaded collection, and return the new example (or the 502 saying why not).
+
+    Chat streams are recorded as they come; the other APIs are asked for JSON, which the
+    mock streams itself when a client asks for a stream."""
+    recorder = state.recorder
+    assert recorder is not None
     try:
-        collection, name = recorder.save(request, recorder.forward(http.body))
+        hint = request.last_user_message or request.model
+        sent = http.body
+        if path != CHAT_PATH and isinstance(body, dict) and body.get("stream"):
+            sent = dumps({**body, "stream": False})
+        answer = recorder.forward(sent, path)
+        saved = body if isinstance(body, dict) else dict(request.body)
+        collection, name = recorder.save(saved, answer, hint=hint, path=path)
     except (RecordError, CollectionError) as exc:
         text = f"record mode: {exc}"
         error = error_object(text, "server_error", code="llm_mock_record_failed")
@@ -142,8 +157,8 @@ def _record_upstream(
         return Reply(502, dumps(error), (("x-should-retry", "false"),))
     state.collection = collection
     state.index = state.index_for(collection, state.strategy)
-    (example,) = state.index.named(name)
-    return _reply(state, http, request, example)
+    (example,) = state.index_for(collection, state.strategy, path).named(name)
+    return example
 
 
 def miss_reply(state: MockState, http: HttpRequest, request: ChatRequest, miss: Miss) -> Reply:

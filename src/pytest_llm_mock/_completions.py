@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose, miss_reply
+from ._chat import Miss, choose, miss_reply, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import COMPLETIONS_PATH
 from ._faults import Failure
@@ -60,6 +60,11 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
         indexes = [state.index_for(state.collection, state.strategy, COMPLETIONS_PATH), state.index]
         for request in requests:
             choice = choose(state, http, request, indexes)
+            if isinstance(choice, Miss) and choice.record and state.recorder and len(requests) == 1:
+                saved = record_upstream(state, http, request, COMPLETIONS_PATH, decoded)
+                if isinstance(saved, Reply):
+                    return saved
+                choice = saved
             if isinstance(choice, Miss):
                 return miss_reply(state, http, request, Miss(choice.text))
             if isinstance(choice, Failure) or choice.status >= 400:

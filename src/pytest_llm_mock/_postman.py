@@ -310,8 +310,10 @@ class _Reader:
                     chat = {"model": decoded.get("model"), "messages": responses_messages(decoded)}
                 elif path == MESSAGES_PATH:  # Anthropic: system + messages
                     chat = {"model": decoded.get("model"), "messages": anthropic_messages(decoded)}
-                elif path == COMPLETIONS_PATH:  # the prompt is one user message
+                elif path == COMPLETIONS_PATH:  # the (first) prompt is one user message
                     prompt = decoded.get("prompt")
+                    if isinstance(prompt, list) and prompt and isinstance(prompt[0], str):
+                        prompt = prompt[0]
                     chat = {
                         "model": decoded.get("model"),
                         "messages": [{"role": "user", "content": prompt}],

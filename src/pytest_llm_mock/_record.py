@@ -11,16 +11,16 @@ from __future__ import annotations
 import http.client
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._collection import Collection
+from ._collection import CHAT_PATH, Collection
 from ._journal import shorten
 from ._postman import load_collection
-from ._request import ChatRequest
 
 API_KEY_VARIABLE = "LLM_MOCK_UPSTREAM_API_KEY"
 FOLDER = "Recorded"
@@ -52,7 +52,8 @@ class Recorder:
         self.upstream = upstream.rstrip("/")
         self.path = path
 
-    def forward(self, body: bytes) -> Upstream:
+    def forward(self, body: bytes, path: str = CHAT_PATH) -> Upstream:
+        """POST `body` to the upstream's `path` (`/chat/completions`, `/responses`, ...)."""
         parts = urlsplit(self.upstream)
         kind = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
@@ -63,7 +64,7 @@ class Recorder:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         try:
-            connection.request("POST", f"{parts.path}/chat/completions", body=body, headers=headers)
+            connection.request("POST", f"{parts.path}{path}", body=body, headers=headers)
             response = connection.getresponse()
             return Upstream(response.status, tuple(response.getheaders()), response.read())
         except OSError as exc:
@@ -71,7 +72,9 @@ class Recorder:
         finally:
             connection.close()
 
-    def save(self, request: ChatRequest, answer: Upstream) -> tuple[Collection, str]:
+    def save(
+        self, body: Mapping[str, Any], answer: Upstream, *, hint: str, path: str = CHAT_PATH
+    ) -> tuple[Collection, str]:
         """Append the request and its answer to the collection file; the reloaded collection
         and the new example's full name."""
         data = self._read()
@@ -88,9 +91,9 @@ class Recorder:
             folder = {"name": FOLDER, "item": []}
             data["item"].append(folder)
         taken = {i.get("name") for i in folder["item"]}
-        base = f"Recorded: {shorten(request.last_user_message or request.model, 40)}"
+        base = f"Recorded: {shorten(hint, 40)}"
         name = next(n for n in _candidates(base) if n not in taken)
-        folder["item"].append(_item(name, request, answer, variable))
+        folder["item"].append(_item(name, body, answer, variable, path))
         self._write(data)
         return load_collection(self.path), f"{FOLDER}/{name}/recorded"
 
@@ -122,19 +125,21 @@ def _host_variable(data: dict[str, Any]) -> str:
     return "baseUrl"
 
 
-def _item(name: str, request: ChatRequest, answer: Upstream, variable: str) -> dict[str, Any]:
+def _item(
+    name: str, body: Mapping[str, Any], answer: Upstream, variable: str, path: str
+) -> dict[str, Any]:
     saved_request = {
         "method": "POST",
         "header": [{"key": "Content-Type", "value": "application/json"}],
         "body": {
             "mode": "raw",
-            "raw": json.dumps(dict(request.body), indent=4, ensure_ascii=False),
+            "raw": json.dumps(dict(body), indent=4, ensure_ascii=False),
             "options": {"raw": {"language": "json"}},
         },
         "url": {
-            "raw": f"{{{{{variable}}}}}/v1/chat/completions",
+            "raw": f"{{{{{variable}}}}}/v1{path}",
             "host": [f"{{{{{variable}}}}}"],
-            "path": ["v1", "chat", "completions"],
+            "path": ["v1", *path.strip("/").split("/")],
         },
     }
     headers = [

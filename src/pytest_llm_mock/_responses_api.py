@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose, miss_reply
+from ._chat import Miss, choose, miss_reply, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import (
     RESPONSES_PATH,
@@ -40,7 +40,12 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
         indexes = [state.index_for(state.collection, state.strategy, RESPONSES_PATH), state.index]
         choice = choose(state, http, request, indexes)
         if isinstance(choice, Miss):
-            return miss_reply(state, http, request, Miss(choice.text))
+            if not (choice.record and state.recorder is not None):
+                return miss_reply(state, http, request, Miss(choice.text))
+            saved = record_upstream(state, http, request, RESPONSES_PATH, body)
+            if isinstance(saved, Reply):
+                return saved
+            choice = saved
         if isinstance(choice, Failure):
             headers = choice.headers()
             _journal(state, http, body, request, choice.status, name=choice.name, headers=headers)
