@@ -48,7 +48,9 @@ def test_messages_create_answers_from_chat_examples(
         messages=[{"role": "user", "content": "Help me integrate MCP with AutoGen agents"}],
     )
     assert "mcp_server_tools" in with_system.content[0].text  # type: ignore[union-attr]
-    standalone.assert_call_count(2, path="/v1/messages")
+    with client.messages.stream(model="mock-llm-v1", max_tokens=100, messages=HELLO) as stream:
+        assert "".join(stream.text_stream) == "Hello! How can I help you today?"
+    standalone.assert_call_count(3, path="/v1/messages")
 
 
 def test_tools_stream_and_tool_results(
