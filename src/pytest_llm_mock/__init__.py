@@ -2,6 +2,8 @@
 
 Names load on first use, so that importing the package (which pytest does for every run
 of a project that installs the plugin) costs almost nothing.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

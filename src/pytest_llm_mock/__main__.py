@@ -1,4 +1,7 @@
-"""`python -m pytest_llm_mock`: the same as the `pytest-llm-mock` command."""
+"""`python -m pytest_llm_mock`: the same as the `pytest-llm-mock` command.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from .cli import main
 

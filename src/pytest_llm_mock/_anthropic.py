@@ -1,7 +1,10 @@
 """The Anthropic Messages API: `POST /v1/messages`, matched with the same strategies (the
 system prompt and messages read as chat messages), answered from Anthropic-shaped examples
 or converted chat examples, with Anthropic's stream events and error shape
-(openai-contract.md, section 10)."""
+(openai-contract.md, section 10).
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

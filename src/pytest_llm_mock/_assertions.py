@@ -1,4 +1,7 @@
-"""Assertions over the journal: calls made, and retries that honoured Retry-After."""
+"""Assertions over the journal: calls made, and retries that honoured Retry-After.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

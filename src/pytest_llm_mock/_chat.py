@@ -1,5 +1,8 @@
 """Chat completions: answering `POST /v1/chat/completions` from the state's added responses,
-collection and faults. The gate before it (key, rate limit, JSON body) is `MockState.api`."""
+collection and faults. The gate before it (key, rate limit, JSON body) is `MockState.api`.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 
@@ -109,14 +112,15 @@ def _reply(
     name = source.full_name if isinstance(source, Example) else source.name
     seed = example.uid if example is not None else f"{name}/{state.collection.name}"
     status = source.status
-    chunk_size = int(source.controls.get("chunk-size", 0))
-    body, stream = render(
-        source.answer,
-        status,
-        seed=seed,
-        request=request,
-        chunk_size=chunk_size or state.chunk_size,
-    )
+    chunk_size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
+    # The same request to the same answer renders the same bytes: keep them (per test).
+    cache_key = (id(source), http.body, chunk_size)
+    rendered = state.rendered.get(cache_key)
+    if rendered is None:
+        rendered = render(source.answer, status, seed=seed, request=request, chunk_size=chunk_size)
+        if len(state.rendered) < 1024:
+            state.rendered[cache_key] = rendered
+    body, stream = rendered
     delivery = state.delivery.merged(delivery_from_controls(source.controls))
     if stream is not None and state.stream_faults:
         delivery = replace(delivery, fault=state.stream_faults.pop(0))

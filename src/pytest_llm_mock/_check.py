@@ -1,4 +1,7 @@
-"""`pytest-llm-mock check`: what in a collection will not work as its author expects."""
+"""`pytest-llm-mock check`: what in a collection will not work as its author expects.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

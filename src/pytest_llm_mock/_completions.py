@@ -1,5 +1,8 @@
 """Legacy completions: `POST /v1/completions`. Each prompt is read as one user message, so a
-completions example or a chat example with the same text answers it."""
+completions example or a chat example with the same text answers it.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

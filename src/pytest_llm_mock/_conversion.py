@@ -1,6 +1,9 @@
 """Between the Chat Completions and Responses APIs: Responses input read as chat messages (so
 one collection and one set of match strategies serve both), and chat answers written as
-Responses objects and their stream of events (openai-contract.md, section 8)."""
+Responses objects and their stream of events (openai-contract.md, section 8).
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

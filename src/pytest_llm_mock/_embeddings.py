@@ -3,6 +3,8 @@
 Without a saved example, each input gets a deterministic vector derived from its text alone
 (same text, same vector, whatever the model), L2-normalised. The SDK asks for base64 unless
 told otherwise, so both encodings are served: base64 is the little-endian float32 bytes.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Only runs when nothing matched, so it may look at every example; the similarity is cheap
 (equal leading items, then the common prefix of the first differing text).
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

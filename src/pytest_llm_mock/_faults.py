@@ -1,6 +1,9 @@
 """Faults on demand: how an answer is delivered (latency, pauses between chunks, a stream that
 breaks), failures queued from Python, and the opt-in rate limit. Deterministic: nothing here is
-random, and every wait is bounded."""
+random, and every wait is bounded.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

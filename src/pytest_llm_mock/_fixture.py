@@ -1,4 +1,7 @@
-"""`LLMMockServer`: the object tests get, also usable without pytest as a context manager."""
+"""`LLMMockServer`: the object tests get, also usable without pytest as a context manager.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

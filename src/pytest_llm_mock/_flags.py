@@ -1,5 +1,8 @@
 """The plugin's command-line options, ini keys and marker text. Imports nothing: pytest loads
-this for every run of a project that installs the plugin."""
+this for every run of a project that installs the plugin.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The journal: every request the server received, in arrival order, thread-safe."""
+"""The journal: every request the server received, in arrival order, thread-safe.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

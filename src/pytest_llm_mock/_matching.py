@@ -3,6 +3,8 @@
 A strategy turns a request into a hashable key; the index maps each key to the examples
 whose request pattern has that key, so finding the answer is one dict lookup whatever the
 collection's size.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

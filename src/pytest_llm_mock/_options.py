@@ -1,5 +1,8 @@
 """Which collection, strategy and strictness a test gets, from its marker, the command line,
-the ini file and the rootdir, in that order (design.md, "Names")."""
+the ini file and the rootdir, in that order (design.md, "Names").
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

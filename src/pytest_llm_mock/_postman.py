@@ -2,6 +2,8 @@
 
 Everything that can be wrong in a file is found here, once, and reported with the file, the
 item's folder path and name, and the field, so the rest of the code can trust what it gets.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """What pytest shows of the mock: the requests of a failing test, and a summary at the end of
-the session (requests served, requests not answered, examples no test reached)."""
+the session (requests served, requests not answered, examples no test reached).
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

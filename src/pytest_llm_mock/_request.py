@@ -2,6 +2,8 @@
 
 The same parser reads the bodies that clients send and the request patterns saved in a
 collection, so both sides of a match are normalised by one piece of code.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Responses added from Python: criteria to meet and the answer to give."""
+"""Responses added from Python: criteria to meet and the answer to give.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

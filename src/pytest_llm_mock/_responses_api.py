@@ -1,6 +1,9 @@
 """The Responses API: `POST /v1/responses`, answered from Responses examples or, converted,
 from chat-completion examples, with the same match strategies; `previous_response_id`
-continues a conversation stored per test."""
+continues a conversation stored per test.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Stock uvicorn polls for shutdown every 100 ms and sleeps another 100 ms while closing, which
 a test suite pays on every stop. Here the main loop waits on an event set from the caller's
 thread, and shutdown waits only as long as open connections need.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """What the server knows between requests: the active collection, responses added from
 Python, sequence counters and the journal. It decides every answer; the app only carries
 bytes in and out.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class MockState:
         self.counters: dict[Hashable, int] = {}
         self._indexes: dict[tuple[Collection, Hashable, str], Index] = {}
         self.conversations: dict[str, list[dict[str, Any]]] = {}  # Responses, by response id
+        # Rendered chat answers by (answer source, request bytes, chunk size); per test.
+        self.rendered: dict[tuple[int, bytes, int], tuple[bytes, tuple[bytes, ...] | None]] = {}
         self._added = 0
         self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
         self.api_key: str | None = None
@@ -84,6 +88,7 @@ class MockState:
         index = self.index_for(collection, strategy)
         with self.lock:
             self.collection, self.strategy, self.index = collection, strategy, index
+            self.rendered.clear()
 
     def index_for(self, collection: Collection, strategy: Strategy, path: str = CHAT_PATH) -> Index:
         cache_key = (collection, strategy.cache_key, path)
@@ -106,6 +111,7 @@ class MockState:
             self.stream_faults.clear()
             self.rate_limit = _fresh(self.default_rate_limit)
             self.conversations.clear()
+            self.rendered.clear()
 
     def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
         """Add a response built by `build(number)`; numbers count from 1 in each test."""
@@ -135,12 +141,11 @@ class MockState:
                 return self._rate_limited(http, limit_headers)
         decoded = self._decode(http)
         reply = decoded if isinstance(decoded, Reply) else answer(http, decoded)
-        delivery = (
-            reply.delivery
-            if reply.delivery.delay
-            else replace(reply.delivery, delay=self.delivery.delay)
-        )
-        return replace(reply, headers=dedupe((*reply.headers, *limit_headers)), delivery=delivery)
+        if limit_headers:
+            reply = replace(reply, headers=dedupe((*reply.headers, *limit_headers)))
+        if self.delivery.delay and not reply.delivery.delay:  # the test's latency, by default
+            reply = replace(reply, delivery=replace(reply.delivery, delay=self.delivery.delay))
+        return reply
 
     def _rate_limited(self, http: HttpRequest, headers: tuple[tuple[str, str], ...]) -> Reply:
         limit = self.rate_limit

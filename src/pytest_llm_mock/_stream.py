@@ -1,6 +1,9 @@
 """Chat-completion streams out: SSE `chat.completion.chunk` events synthesized from a
 completed `chat.completion`, in the order and shape real clients expect
-(openai-contract.md, 2.3)."""
+(openai-contract.md, 2.3).
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 A background thread compares the file's modification time and size a few times a second, so
 the request path never touches the file system. A save that does not parse keeps the last
 good collection and says why.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

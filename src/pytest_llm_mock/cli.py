@@ -1,4 +1,7 @@
-"""The `pytest-llm-mock` command: `serve` runs the mock server standalone."""
+"""The `pytest-llm-mock` command: `serve` runs the mock server standalone.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
 
 from __future__ import annotations
 

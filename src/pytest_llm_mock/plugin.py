@@ -2,6 +2,8 @@
 
 Importing this module must cost almost nothing: every pytest run of a project that installs
 the plugin imports it. The server stack loads when a test first asks for the fixture.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations

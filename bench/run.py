@@ -1,0 +1,463 @@
+"""pytest-llm-mock's benchmark: our stack beside the floor and a peer, in one process run.
+
+    python bench/run.py [--quick] [--json PATH]
+
+Every figure is measured in this run and, where a goal is a ratio, divided by the floor
+measured in the same interleaved rounds (performance.md): the machine is shared and noisy, so
+only ratios of one run compare. The floor is the openai SDK answered with the same bytes by a
+MockTransport, with no socket; the peer is pytest-httpserver serving the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION = [{"role": "user", "content": "Hello"}]
+STREAM_TEXT = "x" * 800  # 100 content chunks of 8 characters
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+class Bench:
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.rows: list[dict[str, Any]] = []
+
+    def row(
+        self, what: str, value: float, unit: str, goal: str = "", ok: bool | None = None
+    ) -> None:
+        self.rows.append(
+            {"what": what, "value": round(value, 3), "unit": unit, "goal": goal, "ok": ok}
+        )
+
+    def ratio(self, what: str, value: float, floor: float, limit: float) -> None:
+        ratio = value / floor
+        self.row(what, value, "ms", f"<= {limit:g}x floor ({ratio:.2f}x)", ratio <= limit)
+
+
+def transport_module() -> Any:
+    """httpx2 for openai 3.x, httpx for 1.x and 2.x: the module the SDK sends through."""
+    from openai import DefaultHttpxClient
+
+    return import_module(DefaultHttpxClient.__mro__[1].__module__.split(".")[0])
+
+
+def floor_client(body: bytes, content_type: str) -> Any:
+    from openai import OpenAI
+
+    transport = transport_module()
+
+    def answer(request: Any) -> Any:
+        return transport.Response(200, content=body, headers={"content-type": content_type})
+
+    http_client = transport.Client(transport=transport.MockTransport(answer))
+    return OpenAI(base_url="http://floor/v1", api_key="x", http_client=http_client, max_retries=0)
+
+
+def time_calls(call: Callable[[], object], count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def bare_app(body: bytes) -> Any:
+    """The least a server of this design can do: an ASGI app answering fixed bytes."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def requests(bench: Bench) -> None:
+    """SDK calls: floor, bare ASGI app, our full stack, pytest-httpserver; interleaved."""
+    from openai import OpenAI
+    from pytest_httpserver import HTTPServer
+
+    from pytest_llm_mock import LLMMockServer
+    from pytest_llm_mock._server import ServerThread
+
+    rounds, per_round = (2, 50) if bench.quick else (8, 250)
+    with LLMMockServer(ROOT / "collection.json", strict=False) as server:
+        ours = server.openai_client(max_retries=0)
+        raw = ours.chat.completions.with_raw_response.create(model="mock-llm-v1", messages=QUESTION)
+        body = raw.http_response.content
+        bare_server = ServerThread(bare_app(body))
+        bare_server.start()
+        peer_server = HTTPServer(host="127.0.0.1", port=0)
+        peer_server.expect_request("/v1/chat/completions").respond_with_data(
+            body, content_type="application/json"
+        )
+        peer_server.start()
+        clients = {
+            "floor": floor_client(body, "application/json"),
+            "bare": OpenAI(base_url=f"http://127.0.0.1:{bare_server.port}/v1", api_key="x"),
+            "ours": ours,
+            "peer": OpenAI(base_url=peer_server.url_for("/v1"), api_key="x", max_retries=0),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in clients}
+
+        def call(client: Any) -> Callable[[], object]:
+            return lambda: client.chat.completions.create(model="mock-llm-v1", messages=QUESTION)
+
+        for client in clients.values():  # warm up
+            time_calls(call(client), 20)
+        started = time.perf_counter()
+        for _ in range(rounds):
+            for name, client in clients.items():
+                samples[name] += time_calls(call(client), per_round)
+                server.reset()  # the journal of a long run stays small, as in a test
+        elapsed = time.perf_counter() - started
+        for name in ("bare", "peer"):
+            clients[name].close()
+        bare_server.stop()
+        peer_server.stop()
+        floor_p50 = statistics.median(samples["floor"])
+        floor_p99 = percentile(samples["floor"], 0.99)
+
+        def p50(name: str) -> float:
+            return statistics.median(samples[name])
+
+        bench.row("floor: SDK call, no socket, p50", ms(floor_p50), "ms")
+        bench.row(
+            "bare ASGI app on uvicorn in a thread, p50 (the design's bound)",
+            ms(p50("bare")),
+            "ms",
+            f"{p50('bare') / floor_p50:.2f}x floor",
+        )
+        bench.ratio("ours: SDK call p50", ms(p50("ours")), ms(floor_p50), 1.75)
+        bench.ratio("ours: SDK call p99", ms(percentile(samples["ours"], 0.99)), ms(floor_p99), 2.2)
+        bench.row("ours over the bare app, p50", ms(p50("ours") - p50("bare")), "ms")
+        bench.row("ours: requests per second", len(samples["ours"]) / sum(samples["ours"]), "req/s")
+        bench.row(
+            "pytest-httpserver: SDK call p50 (peer)",
+            ms(p50("peer")),
+            "ms",
+            f"{p50('peer') / floor_p50:.2f}x floor",
+        )
+        bench.row("(interleaved request rounds took)", elapsed, "s")
+        streams(bench, server, rounds)
+
+
+def streams(bench: Bench, server: Any, rounds: int) -> None:
+    """A 100-chunk stream: total and first-chunk times, ours against the floor."""
+    server.add_response(STREAM_TEXT)
+    ours = server.openai_client(max_retries=0)
+    raw = ours.chat.completions.with_raw_response.create(model="m", messages=QUESTION, stream=True)
+    sse = b"".join(raw.http_response.iter_bytes())
+    floor = floor_client(sse, "text/event-stream")
+    count = 5 if bench.quick else 40
+    totals: dict[str, list[float]] = {"floor": [], "ours": []}
+    firsts: dict[str, list[float]] = {"floor": [], "ours": []}
+    for _ in range(rounds):
+        for name, client in (("floor", floor), ("ours", ours)):
+            for _ in range(count):
+                started = time.perf_counter()
+                stream = client.chat.completions.create(model="m", messages=QUESTION, stream=True)
+                first = None
+                chunks = 0
+                for _chunk in stream:
+                    chunks += 1
+                    if first is None:
+                        first = time.perf_counter() - started
+                totals[name].append(time.perf_counter() - started)
+                firsts[name].append(first or 0.0)
+                assert chunks == 102, f"expected role + 100 content + finish chunks, got {chunks}"
+            server.reset()
+            server.add_response(STREAM_TEXT)
+    floor_total = statistics.median(totals["floor"])
+    bench.row("floor: 100-chunk stream", ms(floor_total), "ms")
+    bench.ratio(
+        "ours: 100-chunk stream", ms(statistics.median(totals["ours"])), ms(floor_total), 1.40
+    )
+    bench.ratio(
+        "ours: first chunk",
+        ms(statistics.median(firsts["ours"])),
+        ms(statistics.median(firsts["floor"])),
+        3.0,
+    )
+
+
+def start_stop(bench: Bench) -> None:
+    """Server start (first in this process, later ones) and stop; pytest-httpserver's too."""
+    started = time.perf_counter()
+    import uvicorn.loops.auto
+    import uvicorn.protocols.http.auto  # noqa: F401
+
+    import pytest_llm_mock._app
+    import pytest_llm_mock._server  # noqa: F401
+
+    bench.row(
+        "import of the server stack (once, on first use)", ms(time.perf_counter() - started), "ms"
+    )
+    from pytest_httpserver import HTTPServer
+
+    from pytest_llm_mock import LLMMockServer
+
+    count = 5 if bench.quick else 30
+    starts, stops, peer_starts = [], [], []
+    for _ in range(count):
+        server = LLMMockServer()
+        started = time.perf_counter()
+        server.start()
+        starts.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        server.stop()
+        stops.append(time.perf_counter() - started)
+        peer = HTTPServer(host="127.0.0.1", port=0)
+        started = time.perf_counter()
+        peer.start()
+        peer_starts.append(time.perf_counter() - started)
+        peer.stop()
+    bench.row("start, first in process", ms(starts[0]), "ms", "<= 8 ms", ms(starts[0]) <= 8)
+    later = statistics.median(starts[1:])
+    peer_later = statistics.median(peer_starts[1:])
+    bench.row(
+        "start, later",
+        ms(later),
+        "ms",
+        f"<= 4 ms, >= 2x faster than peer ({peer_later / later:.1f}x)",
+        ms(later) <= 4 and peer_later / later >= 2,
+    )
+    bench.row("pytest-httpserver start (peer)", ms(peer_later), "ms")
+    bench.row(
+        "stop", ms(statistics.median(stops)), "ms", "<= 3 ms", ms(statistics.median(stops)) <= 3
+    )
+
+
+def run_pytest(folder: Path, *args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def pytest_costs(bench: Bench) -> None:
+    """Start-up cost of the installed plugin when unused, and the fixture's per-test cost."""
+    runs = 3 if bench.quick else 15
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "pytest.ini").write_text("[pytest]\n")
+        (folder / "test_plain.py").write_text("def test_plain():\n    pass\n")
+        plugin, without = [], []
+        for _ in range(runs):
+            plugin.append(run_pytest(folder, "test_plain.py"))
+            without.append(run_pytest(folder, "test_plain.py", "-p", "no:llm_mock"))
+        cost = min(plugin) - min(without)  # the least-disturbed runs; medians swing by 50 ms
+        bench.row(
+            "pytest start-up cost of the unused plugin", ms(cost), "ms", "<= 10 ms", ms(cost) <= 10
+        )
+        few, many = (20, 60) if bench.quick else (200, 600)
+        for n in (few, many):
+            (folder / f"test_with_{n}.py").write_text(
+                textwrap.dedent(f"""
+                import pytest
+                @pytest.mark.parametrize("i", range({n}))
+                def test_it(llm_mock_server, i):
+                    pass
+            """)
+            )
+            (folder / f"test_without_{n}.py").write_text(
+                textwrap.dedent(f"""
+                import pytest
+                @pytest.mark.parametrize("i", range({n}))
+                def test_it(i):
+                    pass
+            """)
+            )
+        times: dict[str, list[float]] = {k: [] for k in ("wf", "wm", "of", "om")}
+        for _ in range(max(1, runs // 3)):
+            times["wf"].append(run_pytest(folder, f"test_with_{few}.py"))
+            times["wm"].append(run_pytest(folder, f"test_with_{many}.py"))
+            times["of"].append(run_pytest(folder, f"test_without_{few}.py"))
+            times["om"].append(run_pytest(folder, f"test_without_{many}.py"))
+        with_fixture = (min(times["wm"]) - min(times["wf"])) / (many - few)
+        plain = (min(times["om"]) - min(times["of"])) / (many - few)
+        overhead = with_fixture - plain
+        bench.row("fixture overhead per test", ms(overhead), "ms", "<= 1 ms", ms(overhead) <= 1)
+
+
+def write_collection(path: Path, size: int) -> None:
+    items = [
+        {
+            "name": f"q{i}",
+            "request": {
+                "method": "POST",
+                "url": "{{baseUrl}}/v1/chat/completions",
+                "body": {
+                    "mode": "raw",
+                    "raw": json.dumps(
+                        {
+                            "model": "m",
+                            "messages": [
+                                {"role": "system", "content": "You are a benchmark."},
+                                {"role": "user", "content": f"question number {i}"},
+                            ],
+                        }
+                    ),
+                },
+            },
+            "response": [{"name": f"a{i}", "code": 200, "body": f"answer {i}"}],
+        }
+        for i in range(size)
+    ]
+    path.write_text(json.dumps({"info": {"name": f"{size}"}, "item": items}))
+
+
+def collections(bench: Bench) -> None:
+    """Load time, and per-request cost at 10, 1,000 and 10,000 examples."""
+    from pytest_llm_mock._chat import answer
+    from pytest_llm_mock._http import HttpRequest
+    from pytest_llm_mock._matching import CONVERSATION
+    from pytest_llm_mock._postman import load_collection
+    from pytest_llm_mock._state import MockState
+
+    sizes = (10, 1_000, 10_000)
+    costs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            path = Path(tmp) / f"c{size}.json"
+            write_collection(path, size)
+            started = time.perf_counter()
+            collection = load_collection(path)
+            loaded = time.perf_counter() - started
+            state = MockState()
+            state.use(collection, CONVERSATION)
+            last = size - 1
+            body = json.dumps(
+                {
+                    "model": "m",
+                    "messages": [
+                        {"role": "system", "content": "You are a benchmark."},
+                        {"role": "user", "content": f"question number {last}"},
+                    ],
+                }
+            ).encode()
+            http = HttpRequest(
+                "POST", "/v1/chat/completions", [("content-type", "application/json")], body
+            )
+            count = 200 if bench.quick else 3000
+            for _ in range(50):
+                answer(state, http, json.loads(body))
+            samples = []
+            for _ in range(count):
+                started = time.perf_counter()
+                answer(state, http, json.loads(body))
+                samples.append(time.perf_counter() - started)
+                if len(state.journal) > 1000:
+                    state.reset()
+            costs[size] = statistics.median(samples)
+            if size == 10_000:
+                bench.row("load a 10,000-example collection", loaded, "s", "<= 1 s", loaded <= 1)
+            bench.row(f"answer cost at {size:,} examples", costs[size] * 1e6, "us")
+    spread = costs[10_000] / costs[10]
+    bench.row(
+        "answer cost 10,000 / 10 examples", spread, "x", "within 10% (<= 1.10x)", spread <= 1.10
+    )
+    memory(bench)
+
+
+def memory(bench: Bench) -> None:
+    """Peak memory of a session serving a 10,000-example collection (a child process)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "c.json"
+        write_collection(path, 10_000)
+        script = textwrap.dedent(f"""
+            from pytest_llm_mock import LLMMockServer
+            with LLMMockServer({str(path)!r}, strict=False) as server:
+                client = server.openai_client()
+                for i in range(0, 10_000, 1_000):
+                    client.chat.completions.create(model="m", messages=[
+                        {{"role": "system", "content": "You are a benchmark."}},
+                        {{"role": "user", "content": f"question number {{i}}"}}])
+        """)
+        subprocess.run([sys.executable, "-c", script], check=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    bench.row("peak memory, 10,000-example session", peak, "MiB")
+
+
+def machine() -> dict[str, Any]:
+    import openai
+    import starlette
+    import uvicorn
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "openai": openai.__version__,
+        "starlette": starlette.__version__,
+        "uvicorn": uvicorn.__version__,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny counts (a smoke run)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "last-run.json")
+    args = parser.parse_args(argv)
+    bench = Bench(args.quick)
+    started = time.perf_counter()
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the peer logs every request
+    for part in (start_stop, requests, pytest_costs, collections):
+        part(bench)
+    took = time.perf_counter() - started
+    info = machine()
+    print(
+        f"pytest-llm-mock benchmark on {info['platform']}, {info['cpus']} CPUs, Python "
+        f"{info['python']}, openai {info['openai']}, starlette {info['starlette']}, "
+        f"uvicorn {info['uvicorn']}{' (quick)' if args.quick else ''}"
+    )
+    width = max(len(r["what"]) for r in bench.rows)
+    for r in bench.rows:
+        mark = {True: "ok", False: "MISSED", None: ""}[r["ok"]]
+        print(f"  {r['what']:<{width}}  {r['value']:>10.3f} {r['unit']:<6} {r['goal']:<44} {mark}")
+    print(f"  ({took:.0f} s)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {"machine": info, "quick": args.quick, "seconds": took, "rows": bench.rows}, indent=2
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
