@@ -13,6 +13,7 @@ import pytest
 from pytest_llm_mock import LLMMockServer
 
 from . import http, postman
+from .scenarios import weather_tool_then_answer
 
 TOOLS: Any = [
     {
@@ -56,12 +57,7 @@ def test_messages_create_answers_from_chat_examples(
 def test_tools_stream_and_tool_results(
     standalone: LLMMockServer, client: anthropic.Anthropic
 ) -> None:
-    standalone.add_response(
-        tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}],
-        last_user_message="Weather in Paris?",
-        times=1,
-    )
-    standalone.add_response("Sunny, 21 °C.", contains="21 °C")
+    weather_tool_then_answer(standalone)
     question: Any = [{"role": "user", "content": "Weather in Paris?"}]
     with client.messages.stream(
         model="claude-x", max_tokens=100, messages=question, tools=TOOLS

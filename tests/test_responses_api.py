@@ -14,6 +14,7 @@ from pytest_llm_mock import LLMMockServer, load_collection
 
 from . import http, openapi, postman, sdk
 from .conftest import DEFAULT_COLLECTION
+from .scenarios import weather_tool_then_answer
 
 TOOLS: Any = [
     {
@@ -94,12 +95,7 @@ def test_the_stream_has_named_events_in_order(standalone: LLMMockServer) -> None
 def test_the_stream_helper_and_a_function_tool_with_previous_response_id(
     standalone: LLMMockServer,
 ) -> None:
-    standalone.add_response(
-        tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}],
-        last_user_message="Weather in Paris?",
-        times=1,
-    )
-    standalone.add_response("Sunny, 21 °C.", contains="21 °C")
+    weather_tool_then_answer(standalone)
     client = standalone.openai_client()
     with client.responses.stream(model="gpt-4o", input="Weather in Paris?", tools=TOOLS) as stream:
         first = stream.get_final_response()

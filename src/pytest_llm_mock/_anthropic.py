@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose, record_upstream
+from ._chat import Miss, choose, identify, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import MESSAGES_PATH, anthropic_messages
 from ._faults import Failure, delivery_from_controls
@@ -78,9 +78,7 @@ def _reply(
     request: ChatRequest,
     source: Example | AddedResponse,
 ) -> Reply:
-    example = source if isinstance(source, Example) else None
-    name = source.full_name if isinstance(source, Example) else source.name
-    seed = example.uid if example is not None else f"{name}/{state.collection.name}"
+    example, name, seed = identify(state, source)
     state.journal.append(
         recorded(http, body, status=source.status, request=request, name=name, example=example)
     )

@@ -104,13 +104,19 @@ def _answer(state: MockState, http: HttpRequest, request: ChatRequest) -> Reply:
     return _reply(state, http, request, choice)
 
 
+def identify(state: MockState, source: Example | AddedResponse) -> tuple[Example | None, str, str]:
+    """The example behind an answer (if any), the name reports show, and the seed its built
+    ids derive from."""
+    if isinstance(source, Example):
+        return source, source.full_name, source.uid
+    return None, source.name, f"{source.name}/{state.collection.name}"
+
+
 def _reply(
     state: MockState, http: HttpRequest, request: ChatRequest, source: Example | AddedResponse
 ) -> Reply:
     """The answer of an example or an added response, as JSON or as a stream."""
-    example = source if isinstance(source, Example) else None
-    name = source.full_name if isinstance(source, Example) else source.name
-    seed = example.uid if example is not None else f"{name}/{state.collection.name}"
+    example, name, seed = identify(state, source)
     status = source.status
     chunk_size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
     # The same request to the same answer renders the same bytes: keep them (per test).

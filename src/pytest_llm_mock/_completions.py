@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose, miss_reply, record_upstream
+from ._chat import Miss, choose, identify, miss_reply, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import COMPLETIONS_PATH
 from ._faults import Failure
@@ -73,7 +73,7 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
             if isinstance(choice, Failure) or choice.status >= 400:
                 return _error(state, http, decoded, request, choice)
             texts.append(_text(choice, request, state))
-            names.append(_name(choice))
+            names.append(identify(state, choice)[1])
     first = requests[0]
     body = _body(decoded, texts, seed="/".join(names))
     state.journal.append(recorded(http, decoded, status=200, request=first, name=names[0]))
@@ -87,10 +87,6 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
     return Reply(200, dumps(body), headers, stream, state.delivery)
 
 
-def _name(source: Example | AddedResponse) -> str:
-    return source.full_name if isinstance(source, Example) else source.name
-
-
 def _text(
     source: Example | AddedResponse, request: ChatRequest, state: MockState
 ) -> tuple[str, str]:
@@ -100,7 +96,7 @@ def _text(
     if own and isinstance(answer, ObjectAnswer) and isinstance(answer.obj.get("choices"), list):
         choice = answer.obj["choices"][0]
         return str(choice.get("text", "")), str(choice.get("finish_reason") or "stop")
-    seed = source.uid if isinstance(source, Example) else f"{source.name}/{state.collection.name}"
+    _, _, seed = identify(state, source)
     chat = completion(answer, source.status, seed=seed, request=request)
     message = (chat.get("choices") or [{}])[0].get("message") or {}
     return str(message.get("content") or ""), "stop"
@@ -120,9 +116,9 @@ def _error(
             source.name,
         )
     else:
-        seed = source.uid if isinstance(source, Example) else source.name
+        _, name, seed = identify(state, source)
         error = completion(source.answer, source.status, seed=seed, request=request)
-        headers, name = tuple(source.headers), _name(source)
+        headers = tuple(source.headers)
     state.journal.append(recorded(http, decoded, status=source.status, request=request, name=name))
     return Reply(source.status, dumps(error), tuple(headers))
 

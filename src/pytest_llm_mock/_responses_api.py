@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose, miss_reply, record_upstream
+from ._chat import Miss, choose, identify, miss_reply, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import (
     RESPONSES_PATH,
@@ -93,9 +93,7 @@ def _reply(
     messages: list[dict[str, Any]],
     source: Example | AddedResponse,
 ) -> Reply:
-    example = source if isinstance(source, Example) else None
-    name = source.full_name if isinstance(source, Example) else source.name
-    seed = example.uid if example is not None else f"{name}/{state.collection.name}"
+    example, name, seed = identify(state, source)
     response_id = "resp_" + digest(seed, http.body.decode("utf-8", "replace"))[:48]
     status = source.status
     if status >= 400:
