@@ -5,6 +5,7 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,8 +125,14 @@ class Journal:
         self.listeners: list[Callable[[RecordedRequest], None]] = []
 
     def append(self, entry: RecordedRequest) -> None:
+        """Add a request in arrival order: one whose body took longer to read may be
+        answered after a later one, but is listed before it."""
         with self._lock:
-            self._entries.append(entry)
+            entries = self._entries
+            if entries and entry.received_at < entries[-1].received_at:
+                bisect.insort(entries, entry, key=lambda e: e.received_at)
+            else:
+                entries.append(entry)
         for listener in self.listeners:
             listener(entry)
 
