@@ -202,3 +202,20 @@ def test_env_and_urls(server: LLMMockServer) -> None:
 def test_urls_need_a_running_server() -> None:
     with pytest.raises(RuntimeError, match="the server is not running"):
         _ = LLMMockServer().url
+
+
+def test_the_journal_keeps_the_newest_requests_up_to_its_limit() -> None:
+    with LLMMockServer(journal_limit=3, strict=False) as mock:
+        mock.add_response("ok")
+        for n in range(5):
+            chat(mock, ("user", f"request {n}"))
+        assert [r.last_user_message for r in mock.requests] == [
+            "request 2",
+            "request 3",
+            "request 4",
+        ]
+        assert mock.dropped_requests == 2
+        mock.reset()
+        assert mock.dropped_requests == 0
+    with pytest.raises(ValueError, match="journal_limit must be 1 or more"):
+        LLMMockServer(journal_limit=0)

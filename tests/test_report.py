@@ -119,3 +119,18 @@ def test_a_failing_test_shows_the_requests_it_made(project: pytest.Pytester) -> 
             "Greetings/Hello/Hello",
         ],
     )
+
+
+def test_the_summary_reports_a_reached_journal_limit(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\nllm_journal_limit = 1\n")
+    result = project.runpytest("--llm-lenient", "-k", "weather")
+    result.stdout.fnmatch_lines(
+        [
+            "2 requests served, 1 not answered; *",
+            "the journal limit was reached: 1 requests were not kept (raise it with the ini key "
+            "llm_journal_limit)",
+        ]
+    )
+    project.makeini("[pytest]\nllm_journal_limit = none\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -56,11 +56,16 @@ class LLMMockServer(RequestAssertions):
         port: int = 0,
         max_body_size: int | None = None,
         chunk_size: int | None = None,
+        journal_limit: int | None = None,
     ) -> None:
         self.strict = strict
         self._state = MockState()
         if max_body_size is not None:
             self._state.max_body_bytes = max_body_size
+        if journal_limit is not None:
+            if journal_limit < 1:
+                raise ValueError(f"journal_limit must be 1 or more, got {journal_limit}")
+            self._state.journal.limit = journal_limit
         if chunk_size is not None:
             if chunk_size < 1:
                 raise ValueError(f"chunk_size must be 1 or more, got {chunk_size}")
@@ -301,6 +306,11 @@ class LLMMockServer(RequestAssertions):
     def requests(self) -> list[RecordedRequest]:
         """The requests received since the last reset (in pytest: this test's), oldest first."""
         return self._state.journal.snapshot()
+
+    @property
+    def dropped_requests(self) -> int:
+        """Requests left out of `requests` because the journal limit was reached."""
+        return self._state.journal.dropped
 
     @property
     def last_request(self) -> RecordedRequest | None:

@@ -42,3 +42,4 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("llm_match", "match strategy (default: conversation)")
     parser.addini("llm_strict", "fail tests with unmatched requests", type="bool", default=True)
     parser.addini("llm_chunk_size", "characters per stream chunk (default 8)", default="8")
+    parser.addini("llm_journal_limit", "requests kept per test (default 10000)", default="10000")

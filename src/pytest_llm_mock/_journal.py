@@ -116,13 +116,21 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class Journal:
-    """Recorded requests, appended from the server thread, read from the test."""
+DEFAULT_LIMIT = 10_000
 
-    def __init__(self) -> None:
+
+class Journal:
+    """Recorded requests, appended from the server thread, read from the test.
+
+    At most `limit` requests are kept (the newest); `dropped` counts the others, so a long
+    session cannot exhaust memory and still says that it lost some."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._lock = threading.Lock()
         self._entries: list[RecordedRequest] = []
         self.listeners: list[Callable[[RecordedRequest], None]] = []
+        self.limit = limit
+        self.dropped = 0
 
     def append(self, entry: RecordedRequest) -> None:
         """Add a request in arrival order: one whose body took longer to read may be
@@ -133,12 +141,16 @@ class Journal:
                 bisect.insort(entries, entry, key=lambda e: e.received_at)
             else:
                 entries.append(entry)
+            if len(entries) > self.limit:
+                del entries[: len(entries) - self.limit]
+                self.dropped += 1
         for listener in self.listeners:
             listener(entry)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.dropped = 0
 
     def snapshot(self) -> list[RecordedRequest]:
         with self._lock:

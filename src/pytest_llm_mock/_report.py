@@ -30,11 +30,15 @@ class Stats:
 
     requests: int = 0
     unmatched: int = 0
+    dropped: int = 0  # requests the journal limit left out
     examples: dict[str, list[str]] = field(default_factory=dict)  # collection -> all names
     reached: dict[str, set[str]] = field(default_factory=dict)  # collection -> answered
 
-    def add(self, collection: Collection, requests: list[RecordedRequest]) -> None:
-        self.requests += len(requests)
+    def add(
+        self, collection: Collection, requests: list[RecordedRequest], dropped: int = 0
+    ) -> None:
+        self.dropped += dropped
+        self.requests += len(requests) + dropped
         self.unmatched += sum(1 for r in requests if r.miss is not None)
         # Only chat examples answer requests; a saved GET /models sample never does.
         answering = [e.full_name for e in collection.examples if e.path == CHAT_PATH]
@@ -49,6 +53,7 @@ class Stats:
         return {
             "requests": self.requests,
             "unmatched": self.unmatched,
+            "dropped": self.dropped,
             "examples": self.examples,
             "reached": {k: sorted(v) for k, v in self.reached.items()},
         }
@@ -56,6 +61,7 @@ class Stats:
     def merge(self, data: dict[str, Any]) -> None:
         self.requests += int(data["requests"])
         self.unmatched += int(data["unmatched"])
+        self.dropped += int(data.get("dropped", 0))
         for name, examples in data["examples"].items():
             self.examples.setdefault(name, examples)
         for name, reached in data["reached"].items():
@@ -77,6 +83,11 @@ class Stats:
             f"{dead} of {total} examples in {len(self.examples)} collection{plural} "
             f"not reached by any test" + ("" if verbose or not dead else " (-v lists them)")
         ]
+        if self.dropped:
+            lines.append(
+                f"the journal limit was reached: {self.dropped} requests were not kept "
+                "(raise it with the ini key llm_journal_limit)"
+            )
         if verbose:
             for name, examples in unreached.items():
                 lines += [f"  {name}: {example}" for example in examples]

@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 0 at shutdown even if some requests were not answered (default: exit 1)",
     )
     serve.add_argument(
+        "--journal-limit",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="requests kept for /_llm_mock/requests (default 10000; older ones are dropped)",
+    )
+    serve.add_argument(
         "--record",
         metavar="UPSTREAM_BASE_URL",
         help="send unanswered requests upstream and save the answers in COLLECTION "
@@ -118,7 +125,16 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         recorder = _recorder(args.record, path) if args.record else None
     except (CollectionError, ValueError) as exc:
         parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
-    server = LLMMockServer(collection, match=strategy, host=args.host, port=args.port, strict=False)
+    if args.journal_limit < 1:
+        parser.exit(USAGE_ERROR, "pytest-llm-mock: error: --journal-limit must be 1 or more\n")
+    server = LLMMockServer(
+        collection,
+        match=strategy,
+        host=args.host,
+        port=args.port,
+        strict=False,
+        journal_limit=args.journal_limit,
+    )
     server._state.default_rate_limit = server._state.rate_limit = limit
     server._state.recorder = recorder
     try:
@@ -130,6 +146,12 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
     state = server._state
     state.journal.listeners.append(_log_request)
+
+    def limit_reached(_: RecordedRequest) -> None:
+        if state.journal.dropped == 1:
+            _log(f"the journal limit ({state.journal.limit}) was reached: older requests drop")
+
+    state.journal.listeners.append(limit_reached)
     watcher = None
     if args.watch:
         watcher = Watcher(path, collection, lambda c: server.use(c, match=strategy), _log)
@@ -153,7 +175,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             watcher.stop()
         server.stop()
     requests = state.journal.snapshot()
-    unanswered = sum(1 for r in requests if r.miss is not None)
+    unanswered = sum(1 for r in requests if r.miss is not None)  # of those kept
     print(
         f"pytest-llm-mock stopped: {len(requests)} requests, {unanswered} not answered", flush=True
     )

@@ -33,11 +33,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    chunk_size = str(config.getini("llm_chunk_size")).strip()
-    if not chunk_size.isdigit() or int(chunk_size) < 1:
-        raise pytest.UsageError(
-            f"pytest-llm-mock: ini option llm_chunk_size must be 1 or more, got {chunk_size!r}"
-        )
+    for key in ("llm_chunk_size", "llm_journal_limit"):
+        value = str(config.getini(key)).strip()
+        if not value.isdigit() or int(value) < 1:
+            raise pytest.UsageError(
+                f"pytest-llm-mock: ini option {key} must be 1 or more, got {value!r}"
+            )
     config.addinivalue_line("markers", MARKER_HELP)
 
 
@@ -65,7 +66,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
     from ._fixture import LLMMockServer
 
-    server = LLMMockServer(chunk_size=int(pytestconfig.getini("llm_chunk_size"))).start()
+    limit = int(pytestconfig.getini("llm_journal_limit"))
+    chunk_size = int(pytestconfig.getini("llm_chunk_size"))
+    server = LLMMockServer(chunk_size=chunk_size, journal_limit=limit).start()
     try:
         yield server
     finally:
@@ -97,7 +100,7 @@ def llm_mock_server(
     finally:
         del item.stash[_SERVER]
         server._close_clients()
-        _stats(item.config).add(server.collection, server.requests)
+        _stats(item.config).add(server.collection, server.requests, server.dropped_requests)
         server.reset()
     if failures is not None:
         pytest.fail(f"pytest-llm-mock (at teardown): {failures}", pytrace=False)
