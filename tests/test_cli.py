@@ -19,9 +19,8 @@ HELLO: Any = [{"role": "user", "content": "Hello"}]
 
 
 def ask(served: Served, messages: Any, model: str = "mock-llm-v1", **options: Any) -> str | None:
-    with openai.OpenAI(
-        base_url=served.base_url, api_key="sk-secret-key", max_retries=0, **options
-    ) as client:
+    options.setdefault("api_key", "sk-secret-key")
+    with openai.OpenAI(base_url=served.base_url, max_retries=0, **options) as client:
         return (
             client.chat.completions.create(model=model, messages=messages)
             .choices[0]
@@ -159,4 +158,12 @@ def test_serve_applies_a_rate_limit(tmp_path: Path) -> None:
         ask(served, HELLO)
         with pytest.raises(openai.RateLimitError):
             ask(served, HELLO)
+        assert stop(served) == 0
+
+
+def test_serve_can_require_an_api_key(tmp_path: Path) -> None:
+    with serving(str(DEFAULT_COLLECTION), "--require-api-key", "sk-serve", cwd=tmp_path) as served:
+        with pytest.raises(openai.AuthenticationError):
+            ask(served, HELLO)
+        assert ask(served, HELLO, api_key="sk-serve") == "Hello! How can I help you today?"
         assert stop(served) == 0

@@ -565,6 +565,33 @@ def test_ini_sets_the_session_chunk_size(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*llm_chunk_size must be 1 or more, got 'none'*"])
 
 
+def test_require_api_key_for_the_whole_run(hello_project: pytest.Pytester) -> None:
+    hello_project.makepyfile(
+        """
+        import openai
+        import pytest
+
+        def ask(server, key):
+            client = server.openai_client(api_key=key, max_retries=0)
+            return client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello world"}]
+            )
+
+        def test_right_key(llm_mock_server):
+            assert ask(llm_mock_server, "sk-run-key").choices[0].message.content == "Hi!"
+
+        def test_wrong_key(llm_mock_server):
+            with pytest.raises(openai.AuthenticationError):
+                ask(llm_mock_server, "sk-other")
+
+        def test_a_test_can_lift_it(llm_mock_server):
+            llm_mock_server.require_api_key = None
+            assert ask(llm_mock_server, "anything").choices[0].message.content == "Hi!"
+        """
+    )
+    hello_project.runpytest("--llm-require-api-key=sk-run-key").assert_outcomes(passed=3)
+
+
 def test_option_help_lists_the_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(

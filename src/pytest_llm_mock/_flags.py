@@ -34,6 +34,11 @@ def add_options(parser: pytest.Parser) -> None:
         "collection (key from LLM_MOCK_UPSTREAM_API_KEY)",
     )
     group.addoption(
+        "--llm-require-api-key",
+        metavar="KEY",
+        help="answer 401 to requests that do not carry this API key (to test auth handling)",
+    )
+    group.addoption(
         "--llm-lenient",
         action="store_true",
         help="do not fail tests whose requests no example answered",

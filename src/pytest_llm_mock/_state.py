@@ -70,6 +70,7 @@ class MockState:
         self.rendered: dict[tuple[int, bytes, int], tuple[bytes, tuple[bytes, ...] | None]] = {}
         self._added = 0
         self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
+        self.default_api_key: str | None = None
         self.api_key: str | None = None
         self.default_chunk_size = DEFAULT_CHUNK_SIZE
         self.chunk_size = DEFAULT_CHUNK_SIZE
@@ -105,7 +106,7 @@ class MockState:
             self.errors.clear()
             self._added = 0
             self.chunk_size = self.default_chunk_size
-            self.api_key = None
+            self.api_key = self.default_api_key
             self.delivery = Delivery()
             self.failures.clear()
             self.stream_faults.clear()

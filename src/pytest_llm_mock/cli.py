@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 0 at shutdown even if some requests were not answered (default: exit 1)",
     )
     serve.add_argument(
+        "--require-api-key",
+        metavar="KEY",
+        help="answer 401 to requests without this key (bearer, api-key or x-api-key)",
+    )
+    serve.add_argument(
         "--journal-limit",
         type=int,
         default=10_000,
@@ -137,6 +142,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     server._state.default_rate_limit = server._state.rate_limit = limit
     server._state.recorder = recorder
+    server._state.default_api_key = server._state.api_key = args.require_api_key
     try:
         server.start()
     except OSError as exc:

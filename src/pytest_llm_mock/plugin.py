@@ -69,6 +69,7 @@ def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
     limit = int(pytestconfig.getini("llm_journal_limit"))
     chunk_size = int(pytestconfig.getini("llm_chunk_size"))
     server = LLMMockServer(chunk_size=chunk_size, journal_limit=limit).start()
+    server._state.default_api_key = pytestconfig.getoption("llm_require_api_key")
     try:
         yield server
     finally:
