@@ -167,3 +167,10 @@ def test_serve_can_require_an_api_key(tmp_path: Path) -> None:
             ask(served, HELLO)
         assert ask(served, HELLO, api_key="sk-serve") == "Hello! How can I help you today?"
         assert stop(served) == 0
+
+
+def test_serve_warns_when_bound_to_all_interfaces(tmp_path: Path) -> None:
+    with serving(str(DEFAULT_COLLECTION), "--host", "0.0.0.0", cwd=tmp_path) as served:
+        line = served.wait_for("warning:")
+        assert "listening on all interfaces (0.0.0.0)" in line
+        assert stop(served) == 0

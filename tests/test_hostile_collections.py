@@ -1,0 +1,85 @@
+"""Hostile collection files: each loads or fails with a clear error naming the file, and none
+crashes the session. (Collection errors by field are in test_collection.py.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llm_mock import CollectionError, LLMMockServer, load_collection
+
+from . import postman
+
+
+def test_a_50_mb_answer_loads_and_is_served(tmp_path: Path) -> None:
+    big = "x" * (50 * 1024 * 1024)
+    item = postman.chat_item("big", postman.chat_body(("user", "big?")), big)
+    path = postman.write(tmp_path / "big.json", postman.collection(item))
+    with LLMMockServer(path) as server:
+        client = server.openai_client()
+        reply = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "big?"}]
+        )
+    assert len(reply.choices[0].message.content or "") == len(big)
+
+
+def nested(depth: int) -> dict[str, Any]:
+    node: dict[str, Any] = postman.chat_item("deep", postman.chat_body(("user", "deep?")), "yes")
+    for level in range(depth):
+        node = {"name": f"f{level}", "item": [node]}
+    return node
+
+
+def test_folders_200_deep_load(tmp_path: Path) -> None:
+    path = postman.write(tmp_path / "deep.json", postman.collection(nested(200)))
+    (example,) = load_collection(path).examples
+    assert len(example.folders) == 200
+
+
+def test_nesting_too_deep_for_json_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.json"
+    path.write_text('{"item": ' + "[" * 5000 + "]" * 5000 + "}")
+    with pytest.raises(
+        CollectionError, match=r"bomb\.json: is nested too deeply to be a collection"
+    ):
+        load_collection(path)
+
+
+def test_a_json_bomb_of_arrays_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps({"item": [[[1] * 10] * 10] * 20_000}))
+    with pytest.raises(CollectionError, match=r"item '#1', field 'item': expected an object"):
+        load_collection(path)
+
+
+def test_duplicate_names_load_as_separate_examples(tmp_path: Path) -> None:
+    body = postman.chat_body(("user", "same?"))
+    items = [postman.chat_item("twin", body, "first"), postman.chat_item("twin", body, "second")]
+    path = postman.write(tmp_path / "twins.json", postman.collection(*items))
+    first, second = load_collection(path).examples
+    assert first.full_name == second.full_name == "twin/twin"
+    assert first.uid != second.uid
+    with LLMMockServer(path) as server:
+        client = server.openai_client()
+        answers = [
+            client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "same?"}]
+            )
+            .choices[0]
+            .message.content
+            for _ in range(2)
+        ]
+    assert answers == ["first", "second"], "equal requests form a sequence"
+
+
+def test_a_broken_collection_in_a_session_is_a_usage_error_not_a_crash(
+    pytester: pytest.Pytester,
+) -> None:
+    (pytester.path / "collection.json").write_bytes(b"\xff\xfe\x00{broken")
+    pytester.makepyfile("def test_it(llm_mock_server):\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*collection.json: is not UTF-8 text (invalid byte at offset 0)*"])
