@@ -23,15 +23,21 @@ def spec_path() -> Path | None:
     return Path(value).resolve() if value else None
 
 
-def load_validator(path: Path) -> Validate:
+def load_document(path: Path) -> dict[str, Any]:
+    """The spec as a dict, its `nullable` leftovers made real "or null" schemas."""
     import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as handle:
+        document: dict[str, Any] = _fix_nullable(yaml.load(handle, Loader=loader))
+    return document
+
+
+def load_validator(document: dict[str, Any]) -> Validate:
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open(encoding="utf-8") as handle:
-        document = _fix_nullable(yaml.load(handle, Loader=loader))
     uri = "urn:openai-openapi"
     registry: Registry[Any] = Registry().with_resource(
         uri, Resource.from_contents(document, default_specification=DRAFT202012)
@@ -40,7 +46,7 @@ def load_validator(path: Path) -> Validate:
 
     def validate(schema_name: str, instance: Any) -> None:
         if schema_name not in document["components"]["schemas"]:
-            raise KeyError(f"no schema {schema_name!r} in {path}")
+            raise KeyError(f"no schema {schema_name!r} in the spec")
         validator = validators.get(schema_name)
         if validator is None:
             schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}

@@ -50,6 +50,23 @@ def test_several_prompts_get_one_choice_each(standalone: LLMMockServer) -> None:
     assert [c.index for c in result.choices] == [0, 1]
 
 
+def test_token_arrays_and_a_null_prompt(tmp_path: Path) -> None:
+    """Every prompt form the spec allows: token arrays are one prompt each (read as the text
+    `tokens:1,2`), a null prompt is the document separator `<|endoftext|>`."""
+    items = [
+        postman.chat_item(prompt, postman.chat_body(("user", prompt), model=None), answer)
+        for prompt, answer in [("tokens:1,2", "one"), ("tokens:3", "two"), ("<|endoftext|>", "doc")]
+    ]
+    with LLMMockServer(postman.write(tmp_path / "c.json", postman.collection(*items))) as mock:
+        arrays = {"model": "m", "prompt": [[1, 2], [3]]}
+        response = http.request(mock.url, "POST", "/v1/completions", arrays)
+        assert [c["text"] for c in response.json()["choices"]] == ["one", "two"]
+        null = http.request(mock.url, "POST", "/v1/completions", {"model": "m", "prompt": None})
+        assert null.json()["choices"][0]["text"] == "doc"
+        missing = http.request(mock.url, "POST", "/v1/completions", {"model": "m"})
+        assert (missing.status, missing.json()["error"]["param"]) == (400, "prompt")
+
+
 @pytest.fixture
 def legacy(tmp_path: Path) -> Iterator[LLMMockServer]:
     saved = {"choices": [{"text": " saved completion", "index": 0, "finish_reason": "length"}]}

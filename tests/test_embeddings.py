@@ -69,6 +69,14 @@ def test_dimensions_and_token_inputs(server: LLMMockServer) -> None:
     assert len(large.data[0].embedding) == 3072
 
 
+def test_any_model_name_and_whole_number_dimensions(server: LLMMockServer) -> None:
+    """JSON has one number type: `8.0` dimensions is 8. Any model string is served."""
+    body = {"model": "", "input": "x", "dimensions": 8.0, "encoding_format": "float"}
+    response = http.request(server.url, "POST", "/v1/embeddings", body)
+    assert response.status == 200
+    assert len(response.json()["data"][0]["embedding"]) == 8
+
+
 def test_a_saved_example_answers_in_either_encoding(server: LLMMockServer) -> None:
     assert embed(server, "the saved one", encoding_format="float") == [SAVED]
     assert embed(server, "the saved one") == [pytest.approx(SAVED)]

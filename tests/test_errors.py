@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import openai
 import pytest
@@ -125,6 +126,15 @@ def test_404_for_an_unknown_model_and_route(server: LLMMockServer) -> None:
     assert error.code == "model_not_found"
     error = sdk_error(lambda: client.get("/assistants", cast_to=object), openai.NotFoundError)
     assert error.code == "unknown_url"
+
+
+def test_any_model_id_can_be_retrieved(server: LLMMockServer) -> None:
+    """Model ids are any text: slashes and line breaks reach the model route, not a 404."""
+    odd = "org/model\nv2"
+    http.request(server.url, "POST", "/v1/chat/completions", {**ASK, "model": odd})
+    found = http.request(server.url, "GET", "/v1/models/" + quote(odd, safe=""))
+    assert (found.status, found.json()["id"]) == (200, odd)
+    server.reset()
 
 
 def test_405_for_a_wrong_method(server: LLMMockServer) -> None:

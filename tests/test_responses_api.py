@@ -203,6 +203,15 @@ def test_errors(standalone: LLMMockServer) -> None:
         client.responses.create(model="mock-llm-v1", input="Hello")
     response = http.request(standalone.url, "POST", "/v1/responses", {"model": "m", "input": 5})
     assert (response.status, response.json()["error"]["param"]) == (400, "input")
+    # Nothing to answer: no input, or only a reference (an item without `type` or `role`).
+    for body in ({"model": "m"}, {"model": "m", "input": [{"id": "msg_1"}]}):
+        response = http.request(standalone.url, "POST", "/v1/responses", body)
+        error = response.json()["error"]
+        assert (response.status, error["param"], error["code"]) == (
+            400,
+            "input",
+            "missing_required_parameter",
+        )
 
 
 def test_bodies_and_events_are_valid(standalone: LLMMockServer, validate: openapi.Validate) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_llm_mock import LLMMockServer
 
-from . import postman, sdk
+from . import http, postman, sdk
 
 ASK = {"role": "user", "content": "What is the weather in Paris?"}
 CALL = {
@@ -150,3 +150,26 @@ def run_loop(server: LLMMockServer) -> str | None:
                 }
             )
     raise AssertionError("the agent loop did not end")
+
+
+def test_a_custom_tool_call_in_the_history_matches_by_name_and_input(tmp_path: Path) -> None:
+    """Custom tools (free-text input, not JSON arguments) are part of the conversation too."""
+    call: Any = {"id": "call_1", "type": "custom", "custom": {"name": "sql", "input": "SELECT 1"}}
+    conversation: Any = [
+        ASK,
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "1"},
+    ]
+    item = postman.chat_item("custom", {"model": "gpt-4o", "messages": conversation}, "One.")
+    with LLMMockServer(postman.write(tmp_path / "c.json", postman.collection(item))) as mock:
+        client = mock.openai_client(max_retries=0)
+        answer = client.chat.completions.create(model="gpt-4o", messages=conversation)
+        assert answer.choices[0].message.content == "One."
+        other = {**call, "custom": {"name": "sql", "input": "SELECT 2"}}
+        changed = [ASK, {**conversation[1], "tool_calls": [other]}, conversation[2]]
+        miss = http.request(
+            mock.url, "POST", "/v1/chat/completions", {"model": "gpt-4o", "messages": changed}
+        )
+        assert miss.status == 404
+        assert "SELECT 2" in miss.json()["error"]["message"]
+        mock.reset()

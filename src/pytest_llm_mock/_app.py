@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -28,6 +29,22 @@ from ._responses_api import answer as answer_responses
 from ._state import MockState, Reply
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class _ModelId(Convertor[str]):
+    """A model id as the API allows it: any text, slashes and line breaks included
+    (Starlette's own `path` convertor stops at a line break)."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("llm_mock_model_id", _ModelId())
 
 SERVED = (
     "POST /v1/chat/completions",
@@ -130,7 +147,7 @@ def create_app(state: MockState) -> Starlette:
             Route(f"{prefix}/completions", guarded(completions), methods=["POST"]),
             Route(f"{prefix}/messages", guarded(messages, anthropic_errors), methods=["POST"]),
             Route(f"{prefix}/models", guarded(models), methods=["GET"]),
-            Route(f"{prefix}/models/{{model:path}}", guarded(model), methods=["GET"]),
+            Route(f"{prefix}/models/{{model:llm_mock_model_id}}", guarded(model), methods=["GET"]),
         ]
 
     async def journal(request: Request) -> Response:

@@ -21,21 +21,48 @@ from ._responses import AddedResponse
 from ._state import MockState, Reply, recorded
 from ._stream import completion, pieces
 
+# The API's default prompt: the document separator, "as if from the start of a new document".
+ENDOFTEXT = "<|endoftext|>"
+
 
 def prompts(body: Mapping[str, Any]) -> list[str]:
-    """The prompts of a completions request: a string, strings, or token arrays as text."""
-    raw = body.get("prompt")
+    """The prompts of a completions request: a string, strings, a token array or token
+    arrays (each read as the text `tokens:1,2,3`); a null prompt is ENDOFTEXT."""
+    if "prompt" not in body:
+        raise RequestError(
+            "Missing required parameter: 'prompt'.",
+            param="prompt",
+            code="missing_required_parameter",
+        )
+    raw = body["prompt"]
+    if raw is None:
+        return [ENDOFTEXT]
     if isinstance(raw, str):
         return [raw]
     if isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw):
         return list(raw)
-    if isinstance(raw, list) and raw and all(isinstance(t, int) for t in raw):
-        return ["tokens:" + ",".join(map(str, raw))]
+    if _tokens(raw):
+        return [_token_text(raw)]
+    if isinstance(raw, list) and raw and all(_tokens(p) for p in raw):
+        return [_token_text(p) for p in raw]
     raise RequestError(
-        "Invalid 'prompt': expected a string, an array of strings, or an array of tokens.",
+        "Invalid 'prompt': expected a string, an array of strings, an array of tokens, "
+        "or an array of token arrays.",
         param="prompt",
         code="invalid_value",
     )
+
+
+def _tokens(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(t, int) and not isinstance(t, bool) for t in value)
+    )
+
+
+def _token_text(tokens: list[int]) -> str:
+    return "tokens:" + ",".join(map(str, tokens))
 
 
 def prompt_request(body: Mapping[str, Any], prompt: str) -> ChatRequest:

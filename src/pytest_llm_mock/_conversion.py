@@ -20,6 +20,11 @@ MESSAGES_PATH = "/messages"
 _SKIPPED_ITEMS = frozenset({"reasoning", "item_reference"})
 
 
+def _untyped_kind(item: Mapping[str, Any]) -> str:
+    """An input item without `type`: a message (`role`), else a reference to a stored item."""
+    return "item_reference" if "id" in item and "role" not in item else "message"
+
+
 def responses_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Chat messages equal to a Responses request's `instructions` and `input` items."""
     messages: list[dict[str, Any]] = []
@@ -27,6 +32,8 @@ def responses_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     if isinstance(instructions, str) and instructions:
         messages.append({"role": "system", "content": instructions})
     raw = body.get("input")
+    if raw is None:
+        return messages  # optional: a stored prompt or previous response can stand for it
     if isinstance(raw, str):
         return [*messages, {"role": "user", "content": raw}]
     if not isinstance(raw, list):
@@ -40,7 +47,7 @@ def responses_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
             raise RequestError(
                 f"Invalid type for 'input[{i}]': expected an object.", param=f"input[{i}]"
             )
-        kind = item.get("type", "message")
+        kind = item.get("type") or _untyped_kind(item)
         if kind == "message":
             messages.append({"role": item.get("role"), "content": _content(item.get("content"))})
         elif kind == "function_call":

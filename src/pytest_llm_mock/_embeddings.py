@@ -48,9 +48,13 @@ def parse_embedding_request(body: object) -> EmbeddingRequest:
             "Invalid type for request body: expected an object.", code="invalid_type"
         )
     model = body.get("model")
-    if not isinstance(model, str) or not model:
+    if model is None:
         raise RequestError(
             "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
+        )
+    if not isinstance(model, str):
+        raise RequestError(
+            "Invalid type for 'model': expected a string.", param="model", code="invalid_type"
         )
     inputs = _inputs(body.get("input"))
     encoding = body.get("encoding_format", "float")
@@ -61,6 +65,8 @@ def parse_embedding_request(body: object) -> EmbeddingRequest:
             code="invalid_value",
         )
     dimensions = body.get("dimensions", default_dimensions(model))
+    if isinstance(dimensions, float) and dimensions.is_integer():
+        dimensions = int(dimensions)  # JSON has one number type: 256.0 is 256
     valid = isinstance(dimensions, int) and not isinstance(dimensions, bool)
     if not valid or not 1 <= dimensions <= MAX_DIMENSIONS:
         raise RequestError(

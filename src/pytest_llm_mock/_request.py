@@ -198,13 +198,20 @@ def _tool_calls(raw: object, where: str) -> tuple[tuple[str, str], ...]:
         raise _invalid_type(where, "an array", raw)
     calls: list[tuple[str, str]] = []
     for i, call in enumerate(raw):
-        function = call.get("function") if isinstance(call, Mapping) else None
-        if not isinstance(function, Mapping):
-            raise _invalid_type(f"{where}[{i}].function", "an object", function)
-        name = function.get("name")
+        # A custom tool's call carries free text under `custom.input`, a function's
+        # call JSON arguments under `function.arguments`.
+        custom = isinstance(call, Mapping) and call.get("type") == "custom"
+        field = "custom" if custom else "function"
+        detail = call.get(field) if isinstance(call, Mapping) else None
+        if not isinstance(detail, Mapping):
+            raise _invalid_type(f"{where}[{i}].{field}", "an object", detail)
+        name = detail.get("name")
         if not isinstance(name, str):
-            raise _invalid_type(f"{where}[{i}].function.name", "a string", name)
-        calls.append((name, canonical_arguments(function.get("arguments"))))
+            raise _invalid_type(f"{where}[{i}].{field}.name", "a string", name)
+        if custom:
+            calls.append((name, normalize_text(str(detail.get("input") or ""))))
+        else:
+            calls.append((name, canonical_arguments(detail.get("arguments"))))
     return tuple(calls)
 
 

@@ -81,6 +81,10 @@ def _conversation(
                 code="previous_response_not_found",
             )
         history = stored
+    if not system and not history and not new:
+        raise RequestError(
+            "Missing required parameter: 'input'.", param="input", code="missing_required_parameter"
+        )
     return decoded, [*system, *history, *new[len(system) :]]
 
 
