@@ -488,7 +488,9 @@ def test_the_marker_rejects_unknown_arguments(hello_project: pytest.Pytester) ->
     )
     result = hello_project.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*expected llm_collection(path, *, match=None, strict=None)*"])
+    result.stderr.fnmatch_lines(
+        ["*expected llm_collection(path, *, match=None, strict=None, require_api_key=None)*"]
+    )
 
 
 def test_llm_mock_env_points_sdk_clients_at_the_server(hello_project: pytest.Pytester) -> None:
@@ -590,6 +592,60 @@ def test_require_api_key_for_the_whole_run(hello_project: pytest.Pytester) -> No
         """
     )
     hello_project.runpytest("--llm-require-api-key=sk-run-key").assert_outcomes(passed=3)
+
+
+def test_require_api_key_per_test_and_keys_never_reach_reports(
+    hello_project: pytest.Pytester,
+) -> None:
+    """The marker asks for a key in one test only; a failing test's report (an unanswered
+    request sent with a key) and the session summary never show the key."""
+    hello_project.makepyfile(
+        """
+        import openai
+        import pytest
+
+        def ask(server, key, text="Hello world"):
+            client = server.openai_client(api_key=key, max_retries=0)
+            return client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": text}]
+            )
+
+        @pytest.mark.llm_collection(require_api_key="sk-marker-key")
+        def test_marked(llm_mock_server):
+            assert ask(llm_mock_server, "sk-marker-key").choices[0].message.content == "Hi!"
+            with pytest.raises(openai.AuthenticationError):
+                ask(llm_mock_server, "sk-other")
+
+        def test_unmarked(llm_mock_server):
+            assert llm_mock_server.require_api_key is None
+            assert ask(llm_mock_server, "anything").choices[0].message.content == "Hi!"
+
+        def test_unanswered(llm_mock_server):
+            with pytest.raises(openai.NotFoundError):
+                ask(llm_mock_server, "sk-report-secret", "nothing saved for this")
+        """
+    )
+    result = hello_project.runpytest("-v", "-rA", "--showlocals")
+    result.assert_outcomes(passed=2, failed=1)
+    assert "nothing saved for this" in result.stdout.str()
+    assert "sk-report-secret" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_bad_require_api_key_in_the_marker_is_a_usage_error(
+    hello_project: pytest.Pytester,
+) -> None:
+    hello_project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.llm_collection(require_api_key=123)
+        def test_it(llm_mock_server):
+            pass
+        """
+    )
+    result = hello_project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "require_api_key must be a non-empty string" in result.stderr.str()
 
 
 def test_option_help_lists_the_options(pytester: pytest.Pytester) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 MARKER_HELP = (
-    "llm_collection(path, *, match=None, strict=None): the Postman collection, match "
-    "strategy and strictness of pytest-llm-mock for this test"
+    "llm_collection(path, *, match=None, strict=None, require_api_key=None): the Postman "
+    "collection, match strategy, strictness and required API key of pytest-llm-mock for this test"
 )
 
 

@@ -19,7 +19,7 @@ from ._postman import load_cached
 from ._record import Recorder
 
 MARKER = "llm_collection"
-_MARKER_KWARGS = ("match", "strict")
+_MARKER_KWARGS = ("match", "strict", "require_api_key")
 
 
 @dataclass(frozen=True)
@@ -27,21 +27,23 @@ class Settings:
     collection: Collection
     strategy: Strategy
     strict: bool
+    api_key: str | None = None  # the marker's require_api_key
 
 
 def settings_for(item: pytest.Item) -> Settings:
     """Resolve and load what `item` is served. Raises `pytest.UsageError` naming the source."""
     config = item.config
     marker = item.get_closest_marker(MARKER)
-    path, match, strict = None, None, None
+    path, match, strict, api_key = None, None, None, None
     if marker is not None:
         path, match, strict = _marker_arguments(item, marker)
+        api_key = marker.kwargs.get("require_api_key")
     collection = _collection(item, path)
     if match is None:
         match = config.getoption("llm_match") or config.getini("llm_match") or "conversation"
     if strict is None:
         strict = False if config.getoption("llm_lenient") else bool(config.getini("llm_strict"))
-    return Settings(collection, strategy(match, _match_source(item, marker)), strict)
+    return Settings(collection, strategy(match, _match_source(item, marker)), strict, api_key)
 
 
 def strategy(match: MatchSpec, source: str) -> Strategy:
@@ -67,7 +69,13 @@ def _marker_arguments(
     if unknown or len(marker.args) > 1:
         raise pytest.UsageError(
             f"pytest-llm-mock: {where}: expected llm_collection(path, *, match=None, "
-            f"strict=None), got args={marker.args!r} kwargs={marker.kwargs!r}"
+            f"strict=None, require_api_key=None), got args={marker.args!r} "
+            f"kwargs={marker.kwargs!r}"
+        )
+    key = marker.kwargs.get("require_api_key")
+    if key is not None and (not isinstance(key, str) or not key):
+        raise pytest.UsageError(
+            f"pytest-llm-mock: {where}: require_api_key must be a non-empty string or None"
         )
     raw = marker.args[0] if marker.args else marker.kwargs.get("path")
     strict = marker.kwargs.get("strict")
@@ -127,3 +135,5 @@ def configure(server: LLMMockServer, config: pytest.Config, settings: Settings) 
     server.use(collection, match=settings.strategy)
     server._state.recorder = recorder
     server.strict = settings.strict
+    if settings.api_key is not None:
+        server.require_api_key = settings.api_key
