@@ -4,6 +4,8 @@ crashes the session. (Collection errors by field are in test_collection.py.)"""
 from __future__ import annotations
 
 import json
+import threading
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,57 @@ def test_a_broken_collection_in_a_session_is_a_usage_error_not_a_crash(
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*collection.json: is not UTF-8 text (invalid byte at offset 0)*"])
+
+
+def hostile_files() -> dict[str, bytes]:
+    answer = postman.chat_item("big", postman.chat_body(("user", "big?")), "x" * (20 * 1024 * 1024))
+    whole = json.dumps(postman.collection(answer)).encode()
+    return {
+        "truncated": whole[: len(whole) // 2],
+        "deep": b'{"item": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "bomb": json.dumps({"item": [[[1] * 10] * 10] * 20_000}).encode(),
+        "not-utf-8": b'{"item": "' + b"\xff" * (10 * 1024 * 1024) + b'"}',
+        "wrong-types": json.dumps(
+            {"info": 5, "item": [{"request": [], "response": 7}] * 10_000}
+        ).encode(),
+    }
+
+
+EXPECTED = {
+    "truncated": "is not valid JSON: Unterminated string starting at line 1 column",
+    "deep": "is nested too deeply to be a collection",
+    "bomb": "item '#1', field 'item': expected an object",
+    "not-utf-8": "is not UTF-8 text (invalid byte at offset 10)",
+    "wrong-types": "item '#1', field 'request': missing or not an object",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_files_fail_in_bounded_time_and_memory(tmp_path: Path, name: str) -> None:
+    """Each fails with an error naming the file, before a generous deadline, using memory
+    within a few times the file's size."""
+    data = hostile_files()[name]
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(data)
+    outcome: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_collection(path)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    tracemalloc.start()
+    try:
+        worker = threading.Thread(target=load, daemon=True)
+        worker.start()
+        worker.join(timeout=120)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not worker.is_alive(), f"loading {name} did not finish"
+    (error,) = outcome
+    assert isinstance(error, CollectionError), repr(error)
+    assert f"{name}.json" in str(error)
+    assert EXPECTED[name] in str(error)
+    assert peak < 8 * len(data) + 64 * 1024 * 1024, f"{peak / 2**20:.0f} MiB for {name}"

@@ -65,7 +65,9 @@ def load_collection(path: str | os.PathLike[str]) -> Collection:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CollectionError(
-            str(file), f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            str(file),
+            f"is not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} "
+            f"column {exc.colno}",
         ) from None
     except RecursionError:
         raise CollectionError(str(file), "is nested too deeply to be a collection") from None
