@@ -130,6 +130,8 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
             ["serve", "--rate-limit", "ten", "--port", "0"],
             "--rate-limit takes N or N/SECONDS, got 'ten'",
         ),
+        (["serve", "--max-body-size", "0", "--port", "0"], "--max-body-size must be 1 or more"),
+        (["serve", "--journal-limit", "0", "--port", "0"], "--journal-limit must be 1 or more"),
     ],
 )
 def test_usage_errors_exit_2_without_a_traceback(
@@ -166,6 +168,14 @@ def test_serve_can_require_an_api_key(tmp_path: Path) -> None:
         with pytest.raises(openai.AuthenticationError):
             ask(served, HELLO)
         assert ask(served, HELLO, api_key="sk-serve") == "Hello! How can I help you today?"
+        assert stop(served) == 0
+
+
+def test_serve_applies_a_body_limit(tmp_path: Path) -> None:
+    with serving(str(DEFAULT_COLLECTION), "--max-body-size", "1000", cwd=tmp_path) as served:
+        with pytest.raises(openai.APIStatusError) as excinfo:
+            ask(served, [{"role": "user", "content": "x" * 2000}])
+        assert (excinfo.value.status_code, excinfo.value.code) == (413, "request_too_large")
         assert stop(served) == 0
 
 

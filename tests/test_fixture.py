@@ -219,3 +219,5 @@ def test_the_journal_keeps_the_newest_requests_up_to_its_limit() -> None:
         assert mock.dropped_requests == 0
     with pytest.raises(ValueError, match="journal_limit must be 1 or more"):
         LLMMockServer(journal_limit=0)
+    with pytest.raises(ValueError, match="max_body_size must be 1 or more"):
+        LLMMockServer(max_body_size=0)

@@ -567,6 +567,30 @@ def test_ini_sets_the_session_chunk_size(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*llm_chunk_size must be 1 or more, got 'none'*"])
 
 
+def test_the_body_limit_from_the_ini_file(hello_project: pytest.Pytester) -> None:
+    hello_project.makeini("[pytest]\nllm_max_body_size = 2000\n")
+    hello_project.makepyfile(
+        """
+        import openai
+        import pytest
+
+        def test_limit(llm_mock_server):
+            client = llm_mock_server.openai_client(max_retries=0)
+            with pytest.raises(openai.APIStatusError) as excinfo:
+                client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "x" * 3000}]
+                )
+            assert excinfo.value.status_code == 413
+            assert "limit of 2000 bytes" in str(excinfo.value)
+        """
+    )
+    hello_project.runpytest().assert_outcomes(passed=1)
+    hello_project.makeini("[pytest]\nllm_max_body_size = 0\n")
+    result = hello_project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*llm_max_body_size must be 1 or more, got '0'*"])
+
+
 def test_require_api_key_for_the_whole_run(hello_project: pytest.Pytester) -> None:
     hello_project.makepyfile(
         """

@@ -61,6 +61,8 @@ class LLMMockServer(RequestAssertions):
         self.strict = strict
         self._state = MockState()
         if max_body_size is not None:
+            if max_body_size < 1:
+                raise ValueError(f"max_body_size must be 1 or more, got {max_body_size}")
             self._state.max_body_bytes = max_body_size
         if journal_limit is not None:
             if journal_limit < 1:

@@ -48,3 +48,6 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("llm_strict", "fail tests with unmatched requests", type="bool", default=True)
     parser.addini("llm_chunk_size", "characters per stream chunk (default 8)", default="8")
     parser.addini("llm_journal_limit", "requests kept per test (default 10000)", default="10000")
+    parser.addini(
+        "llm_max_body_size", "larger request bodies get a 413 (default 32 MiB)", default=""
+    )

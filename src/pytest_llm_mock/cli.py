@@ -20,6 +20,7 @@ from ._journal import RecordedRequest
 from ._matching import STRATEGY_NAMES, resolve_strategy
 from ._postman import load_collection
 from ._record import Recorder
+from ._state import DEFAULT_MAX_BODY_BYTES
 from ._watch import Watcher
 
 USAGE_ERROR = 2
@@ -58,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         default=10_000,
         metavar="N",
         help="requests kept for /_llm_mock/requests (default 10000; older ones are dropped)",
+    )
+    serve.add_argument(
+        "--max-body-size",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        metavar="BYTES",
+        help=f"larger request bodies get a 413 (default {DEFAULT_MAX_BODY_BYTES})",
     )
     serve.add_argument(
         "--record",
@@ -132,6 +140,8 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
     if args.journal_limit < 1:
         parser.exit(USAGE_ERROR, "pytest-llm-mock: error: --journal-limit must be 1 or more\n")
+    if args.max_body_size < 1:
+        parser.exit(USAGE_ERROR, "pytest-llm-mock: error: --max-body-size must be 1 or more\n")
     server = LLMMockServer(
         collection,
         match=strategy,
@@ -139,6 +149,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         port=args.port,
         strict=False,
         journal_limit=args.journal_limit,
+        max_body_size=args.max_body_size,
     )
     server._state.default_rate_limit = server._state.rate_limit = limit
     server._state.recorder = recorder

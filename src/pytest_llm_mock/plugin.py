@@ -33,8 +33,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for key in ("llm_chunk_size", "llm_journal_limit"):
+    for key in ("llm_chunk_size", "llm_journal_limit", "llm_max_body_size"):
         value = str(config.getini(key)).strip()
+        if key == "llm_max_body_size" and not value:
+            continue  # the default
         if not value.isdigit() or int(value) < 1:
             raise pytest.UsageError(
                 f"pytest-llm-mock: ini option {key} must be 1 or more, got {value!r}"
@@ -68,7 +70,12 @@ def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
 
     limit = int(pytestconfig.getini("llm_journal_limit"))
     chunk_size = int(pytestconfig.getini("llm_chunk_size"))
-    server = LLMMockServer(chunk_size=chunk_size, journal_limit=limit).start()
+    body_size = pytestconfig.getini("llm_max_body_size")
+    server = LLMMockServer(
+        chunk_size=chunk_size,
+        journal_limit=limit,
+        max_body_size=int(body_size) if body_size else None,
+    ).start()
     server._state.default_api_key = pytestconfig.getoption("llm_require_api_key")
     try:
         yield server
