@@ -62,132 +62,148 @@ SERVED = (
 
 
 def create_app(state: MockState) -> Starlette:
-    """One app per server; every route answers through `state`."""
+    """One app per server; every route answers through `state`. The route table is built
+    once per process and shared: endpoints find their server's state on the app."""
+    app = Starlette(routes=_routes(), exception_handlers={HTTPException: _http_error})
+    app.state.mock = state
+    return app
 
-    def guarded(
-        handler: Callable[[HttpRequest, Request], Reply],
-        errors: Callable[[Reply], Reply] = lambda reply: reply,
-    ) -> Endpoint:
-        """An endpoint that reads the body within the limit, never lets an exception out,
-        and gives every error reply the route's error shape (`errors`)."""
 
-        async def endpoint(request: Request) -> Response:
-            received_at = time.monotonic()
-            client = request.client.host if request.client is not None else ""
-            try:
-                body = await _read_body(request, state.max_body_bytes)
-            except ClientDisconnect:
-                # Nobody is left to read an answer; the journal still shows the attempt.
-                http = HttpRequest(
-                    request.method, request.scope["path"], request.headers.items(), b""
-                )
-                state.record(http, 400, miss="the client disconnected before sending its body")
-                return Response(status_code=400)
-            http = HttpRequest(
-                request.method,
-                request.scope["path"],
-                request.headers.items(),
-                body or b"",
-                received_at,
-                client,
+Handler = Callable[[MockState, HttpRequest, Request], Reply]
+
+
+def _guarded(handler: Handler, errors: Callable[[Reply], Reply] = lambda reply: reply) -> Endpoint:
+    """An endpoint that reads the body within the limit, never lets an exception out, and
+    gives every error reply the route's error shape (`errors`)."""
+
+    async def endpoint(request: Request) -> Response:
+        received_at = time.monotonic()
+        state: MockState = request.app.state.mock
+        client = request.client.host if request.client is not None else ""
+        try:
+            body = await _read_body(request, state.max_body_bytes)
+        except ClientDisconnect:
+            # Nobody is left to read an answer; the journal still shows the attempt.
+            http = HttpRequest(request.method, request.scope["path"], request.headers.items(), b"")
+            state.record(http, 400, miss="the client disconnected before sending its body")
+            return Response(status_code=400)
+        http = HttpRequest(
+            request.method,
+            request.scope["path"],
+            request.headers.items(),
+            body or b"",
+            received_at,
+            client,
+        )
+        try:
+            reply = errors(state.too_large(http) if body is None else handler(state, http, request))
+            response = _response(reply)
+        except Exception as exc:
+            # Never swallowed: the test that caused it fails with this traceback.
+            state.errors.append(exc)
+            state.record(http, 500, miss=f"the mock server raised {exc!r}")
+            error = error_object(
+                f"pytest-llm-mock raised {type(exc).__name__}: {exc}", "server_error"
             )
-            try:
-                reply = errors(state.too_large(http) if body is None else handler(http, request))
-                response = _response(reply)
-            except Exception as exc:
-                # Never swallowed: the test that caused it fails with this traceback.
-                state.errors.append(exc)
-                state.record(http, 500, miss=f"the mock server raised {exc!r}")
-                error = error_object(
-                    f"pytest-llm-mock raised {type(exc).__name__}: {exc}", "server_error"
-                )
-                # A bug answers the same every time: retrying only slows the test down.
-                return _response(errors(Reply(500, dumps(error), (("x-should-retry", "false"),))))
-            if reply.delivery.delay and await pause(reply.delivery.delay, request.receive):
-                return Response(status_code=499)  # the client left while we waited
-            return response
+            # A bug answers the same every time: retrying only slows the test down.
+            return _response(errors(Reply(500, dumps(error), (("x-should-retry", "false"),))))
+        if reply.delivery.delay and await pause(reply.delivery.delay, request.receive):
+            return Response(status_code=499)  # the client left while we waited
+        return response
 
-        return endpoint
+    return endpoint
 
-    def chat(http: HttpRequest, _: Request) -> Reply:
-        return state.api(http, partial(answer_chat, state))
 
-    def responses(http: HttpRequest, _: Request) -> Reply:
-        return state.api(http, partial(answer_responses, state))
+def _api(answer: Callable[[MockState, HttpRequest, object], Reply]) -> Handler:
+    def handler(state: MockState, http: HttpRequest, _: Request) -> Reply:
+        return state.api(http, partial(answer, state))
 
-    def messages(http: HttpRequest, _: Request) -> Reply:
-        return state.api(http, partial(answer_messages, state))
+    return handler
 
-    def completions(http: HttpRequest, _: Request) -> Reply:
-        return state.api(http, partial(answer_completions, state))
 
-    def embeddings(http: HttpRequest, _: Request) -> Reply:
-        return state.api(http, partial(answer_embeddings, state))
+def _models(state: MockState, http: HttpRequest, _: Request) -> Reply:
+    return state.models(http)
 
-    def models(http: HttpRequest, _: Request) -> Reply:
-        return state.models(http)
 
-    def model(http: HttpRequest, request: Request) -> Reply:
-        return state.model(http, str(request.path_params["model"]))
+def _model(state: MockState, http: HttpRequest, request: Request) -> Reply:
+    return state.model(http, str(request.path_params["model"]))
 
-    def health(http: HttpRequest, _: Request) -> Reply:
-        state.record(http, 200)
-        return Reply(200, dumps({"status": "ok"}))
 
-    def root(http: HttpRequest, _: Request) -> Reply:
-        state.record(http, 200)
-        return Reply(200, dumps(_summary(state)))
+def _health(state: MockState, http: HttpRequest, _: Request) -> Reply:
+    state.record(http, 200)
+    return Reply(200, dumps({"status": "ok"}))
 
+
+def _root(state: MockState, http: HttpRequest, _: Request) -> Reply:
+    state.record(http, 200)
+    return Reply(200, dumps(_summary(state)))
+
+
+async def _journal(request: Request) -> Response:
+    state: MockState = request.app.state.mock
+    if request.method == "DELETE":
+        state.reset()
+        return Response(status_code=204)
+    body = [r.to_json() for r in state.journal.snapshot()]
+    return Response(dumps(body), media_type="application/json")
+
+
+async def _collection(request: Request) -> Response:
+    state: MockState = request.app.state.mock
+    return Response(dumps(state.describe()), media_type="application/json")
+
+
+_ROUTES: list[Route] = []
+
+
+def _routes() -> list[Route]:
+    if _ROUTES:
+        return _ROUTES
+    chat, embeddings = _guarded(_api(answer_chat)), _guarded(_api(answer_embeddings))
+    responses, completions = _guarded(_api(answer_responses)), _guarded(_api(answer_completions))
+    messages = _guarded(_api(answer_messages), anthropic_errors)
+    models, model = _guarded(_models), _guarded(_model)
     routes = []
     for prefix in ("/v1", ""):
         routes += [
-            Route(f"{prefix}/chat/completions", guarded(chat), methods=["POST"]),
-            Route(f"{prefix}/embeddings", guarded(embeddings), methods=["POST"]),
-            Route(f"{prefix}/responses", guarded(responses), methods=["POST"]),
-            Route(f"{prefix}/completions", guarded(completions), methods=["POST"]),
-            Route(f"{prefix}/messages", guarded(messages, anthropic_errors), methods=["POST"]),
-            Route(f"{prefix}/models", guarded(models), methods=["GET"]),
-            Route(f"{prefix}/models/{{model:llm_mock_model_id}}", guarded(model), methods=["GET"]),
+            Route(f"{prefix}/chat/completions", chat, methods=["POST"]),
+            Route(f"{prefix}/embeddings", embeddings, methods=["POST"]),
+            Route(f"{prefix}/responses", responses, methods=["POST"]),
+            Route(f"{prefix}/completions", completions, methods=["POST"]),
+            Route(f"{prefix}/messages", messages, methods=["POST"]),
+            Route(f"{prefix}/models", models, methods=["GET"]),
+            Route(f"{prefix}/models/{{model:llm_mock_model_id}}", model, methods=["GET"]),
         ]
-
-    async def journal(request: Request) -> Response:
-        if request.method == "DELETE":
-            state.reset()
-            return Response(status_code=204)
-        body = [r.to_json() for r in state.journal.snapshot()]
-        return Response(dumps(body), media_type="application/json")
-
-    async def collection(_: Request) -> Response:
-        return Response(dumps(state.describe()), media_type="application/json")
-
     routes += [
-        Route("/health", guarded(health), methods=["GET"]),
-        Route("/", guarded(root), methods=["GET"]),
+        Route("/health", _guarded(_health), methods=["GET"]),
+        Route("/", _guarded(_root), methods=["GET"]),
         # Inspection, for suites in other languages; never recorded themselves.
-        Route("/_llm_mock/requests", journal, methods=["GET", "DELETE"]),
-        Route("/_llm_mock/collection", collection, methods=["GET"]),
+        Route("/_llm_mock/requests", _journal, methods=["GET", "DELETE"]),
+        Route("/_llm_mock/collection", _collection, methods=["GET"]),
     ]
+    _ROUTES[:] = routes
+    return _ROUTES
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        http = HttpRequest(request.method, request.scope["path"], request.headers.items(), b"")
-        served = "; ".join(SERVED)
-        if exc.status_code == 405:
-            message = (
-                f"{request.method} is not allowed on {request.scope['path']}. "
-                f"pytest-llm-mock serves: {served}."
-            )
-            error = error_object(message, "invalid_request_error", code="method_not_allowed")
-        else:
-            message = (
-                f"Unknown route: {request.method} {request.scope['path']}. "
-                f"pytest-llm-mock serves: {served}."
-            )
-            error = error_object(message, "invalid_request_error", code="unknown_url")
-        state.record(http, exc.status_code, miss=message)
-        return _response(Reply(exc.status_code, dumps(error), tuple((exc.headers or {}).items())))
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    state: MockState = request.app.state.mock
+    http = HttpRequest(request.method, request.scope["path"], request.headers.items(), b"")
+    served = "; ".join(SERVED)
+    if exc.status_code == 405:
+        message = (
+            f"{request.method} is not allowed on {request.scope['path']}. "
+            f"pytest-llm-mock serves: {served}."
+        )
+        error = error_object(message, "invalid_request_error", code="method_not_allowed")
+    else:
+        message = (
+            f"Unknown route: {request.method} {request.scope['path']}. "
+            f"pytest-llm-mock serves: {served}."
+        )
+        error = error_object(message, "invalid_request_error", code="unknown_url")
+    state.record(http, exc.status_code, miss=message)
+    return _response(Reply(exc.status_code, dumps(error), tuple((exc.headers or {}).items())))
 
 
 def _response(reply: Reply) -> Response:
