@@ -126,6 +126,22 @@ def test_an_unknown_route_is_a_404_envelope(standalone: LLMMockServer) -> None:
     assert [r.path for r in standalone.unmatched] == ["/v1/assistants", "/v1/nowhere"]
 
 
+def test_a_trailing_slash_redirects_and_mixed_case_headers_are_read(
+    standalone: LLMMockServer,
+) -> None:
+    """`/v1/chat/completions/` is a 307 to the path without the slash (the POST repeats,
+    as for every route), and header names are matched whatever their case."""
+    headers = {"Content-Type": "application/json", "X-Mock-Response-Code": "200"}
+    response = http.request(standalone.url, "POST", "/v1/chat/completions/", HELLO, headers)
+    assert response.status == 307
+    assert response.headers["location"] == f"{standalone.url}/v1/chat/completions"
+    response = http.request(standalone.url, "POST", "/v1/chat/completions", HELLO, headers)
+    assert response.status == 200
+    assert response.headers["x-llm-mock-example"] == "Small talk/Hello/Greeting"
+    (recorded,) = standalone.requests
+    assert recorded.headers["x-mock-response-code"] == "200"
+
+
 def test_a_wrong_method_is_a_405_envelope(standalone: LLMMockServer) -> None:
     response = http.request(standalone.url, "GET", "/v1/chat/completions")
     assert response.status == 405

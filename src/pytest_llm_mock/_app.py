@@ -6,16 +6,18 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ._anthropic import answer as answer_messages
 from ._anthropic import anthropic_errors
@@ -27,8 +29,6 @@ from ._http import HttpRequest
 from ._openai import dumps, error_object
 from ._responses_api import answer as answer_responses
 from ._state import MockState, Reply
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class _ModelId(Convertor[str]):
@@ -61,43 +61,80 @@ SERVED = (
 )
 
 
-def create_app(state: MockState) -> Starlette:
+class MockApp:
+    """The ASGI app of one server. The API's POST paths, the hot path of every test, are
+    answered here directly; the other routes, and unknown paths, by Starlette."""
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.router = Starlette(routes=_routes(), exception_handlers={HTTPException: _http_error})
+        self.router.state.mock = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            endpoint = _POSTS.get(path)
+            if endpoint is not None:
+                scope["app"] = self.router  # as Starlette sets it: endpoints find the state
+                if scope["method"] == "POST":
+                    await endpoint(scope, receive, send)
+                else:
+                    reply = _route_error(self.state, scope, 405, (("allow", "POST"),))
+                    await _send_reply(send, reply)
+                return
+            if path.endswith("/") and path[:-1] in _POSTS:
+                # What Starlette does for its own routes: 307, the client repeats its POST.
+                url = URL(scope=scope).replace(path=path[:-1])
+                await RedirectResponse(url)(scope, receive, send)
+                return
+        await self.router(scope, receive, send)
+
+
+def create_app(state: MockState) -> MockApp:
     """One app per server; every route answers through `state`. The route table is built
     once per process and shared: endpoints find their server's state on the app."""
-    app = Starlette(routes=_routes(), exception_handlers={HTTPException: _http_error})
-    app.state.mock = state
-    return app
+    return MockApp(state)
 
 
-Handler = Callable[[MockState, HttpRequest, Request], Reply]
+Handler = Callable[[MockState, HttpRequest, Scope], Reply]
 
 
-def _guarded(handler: Handler, errors: Callable[[Reply], Reply] = lambda reply: reply) -> Endpoint:
-    """An endpoint that reads the body within the limit, never lets an exception out, and
-    gives every error reply the route's error shape (`errors`)."""
+class _Disconnected(Exception):
+    """The client left before sending its whole body."""
 
-    async def endpoint(request: Request) -> Response:
+
+class Guarded:
+    """An ASGI endpoint that reads the body within the limit, never lets an exception out,
+    and gives every error reply the route's error shape (`errors`)."""
+
+    def __init__(
+        self, handler: Handler, errors: Callable[[Reply], Reply] = lambda reply: reply
+    ) -> None:
+        self.handler = handler
+        self.errors = errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         received_at = time.monotonic()
-        state: MockState = request.app.state.mock
-        client = request.client.host if request.client is not None else ""
+        state: MockState = scope["app"].state.mock
+        method, path = scope["method"], scope["path"]
+        headers = _headers(scope)
+        client = scope.get("client")
         try:
-            body = await _read_body(request, state.max_body_bytes)
-        except ClientDisconnect:
+            body = await _read_body(receive, headers, state.max_body_bytes)
+        except _Disconnected:
             # Nobody is left to read an answer; the journal still shows the attempt.
-            http = HttpRequest(request.method, request.scope["path"], request.headers.items(), b"")
+            http = HttpRequest(method, path, headers, b"")
             state.record(http, 400, miss="the client disconnected before sending its body")
-            return Response(status_code=400)
+            await _send_reply(send, Reply(400, b""))
+            return
         http = HttpRequest(
-            request.method,
-            request.scope["path"],
-            request.headers.items(),
-            body or b"",
-            received_at,
-            client,
+            method, path, headers, body or b"", received_at, client[0] if client else ""
         )
+        errors = self.errors
         try:
-            reply = errors(state.too_large(http) if body is None else handler(state, http, request))
-            response = _response(reply)
+            reply = errors(
+                state.too_large(http) if body is None else self.handler(state, http, scope)
+            )
         except Exception as exc:
             # Never swallowed: the test that caused it fails with this traceback.
             state.errors.append(exc)
@@ -106,35 +143,38 @@ def _guarded(handler: Handler, errors: Callable[[Reply], Reply] = lambda reply: 
                 f"pytest-llm-mock raised {type(exc).__name__}: {exc}", "server_error"
             )
             # A bug answers the same every time: retrying only slows the test down.
-            return _response(errors(Reply(500, dumps(error), (("x-should-retry", "false"),))))
-        if reply.delivery.delay and await pause(reply.delivery.delay, request.receive):
-            return Response(status_code=499)  # the client left while we waited
-        return response
-
-    return endpoint
+            reply = errors(Reply(500, dumps(error), (("x-should-retry", "false"),)))
+        else:
+            if reply.delivery.delay and await pause(reply.delivery.delay, receive):
+                await _send_reply(send, Reply(499, b""))  # the client left while we waited
+                return
+        if reply.stream is not None:
+            await EventStream(reply)(scope, receive, send)
+        else:
+            await _send_reply(send, reply)
 
 
 def _api(answer: Callable[[MockState, HttpRequest, object], Reply]) -> Handler:
-    def handler(state: MockState, http: HttpRequest, _: Request) -> Reply:
+    def handler(state: MockState, http: HttpRequest, _: Scope) -> Reply:
         return state.api(http, partial(answer, state))
 
     return handler
 
 
-def _models(state: MockState, http: HttpRequest, _: Request) -> Reply:
+def _models(state: MockState, http: HttpRequest, _: Scope) -> Reply:
     return state.models(http)
 
 
-def _model(state: MockState, http: HttpRequest, request: Request) -> Reply:
-    return state.model(http, str(request.path_params["model"]))
+def _model(state: MockState, http: HttpRequest, scope: Scope) -> Reply:
+    return state.model(http, str(scope["path_params"]["model"]))
 
 
-def _health(state: MockState, http: HttpRequest, _: Request) -> Reply:
+def _health(state: MockState, http: HttpRequest, _: Scope) -> Reply:
     state.record(http, 200)
     return Reply(200, dumps({"status": "ok"}))
 
 
-def _root(state: MockState, http: HttpRequest, _: Request) -> Reply:
+def _root(state: MockState, http: HttpRequest, _: Scope) -> Reply:
     state.record(http, 200)
     return Reply(200, dumps(_summary(state)))
 
@@ -154,29 +194,31 @@ async def _collection(request: Request) -> Response:
 
 
 _ROUTES: list[Route] = []
+_POSTS: dict[str, Guarded] = {}
 
 
 def _routes() -> list[Route]:
+    """Starlette's routes, and the POST endpoints `MockApp` serves itself (in `_POSTS`)."""
     if _ROUTES:
         return _ROUTES
-    chat, embeddings = _guarded(_api(answer_chat)), _guarded(_api(answer_embeddings))
-    responses, completions = _guarded(_api(answer_responses)), _guarded(_api(answer_completions))
-    messages = _guarded(_api(answer_messages), anthropic_errors)
-    models, model = _guarded(_models), _guarded(_model)
+    posts = {
+        "/chat/completions": Guarded(_api(answer_chat)),
+        "/embeddings": Guarded(_api(answer_embeddings)),
+        "/responses": Guarded(_api(answer_responses)),
+        "/completions": Guarded(_api(answer_completions)),
+        "/messages": Guarded(_api(answer_messages), anthropic_errors),
+    }
+    models, model = Guarded(_models), Guarded(_model)
     routes = []
     for prefix in ("/v1", ""):
+        _POSTS.update({prefix + path: endpoint for path, endpoint in posts.items()})
         routes += [
-            Route(f"{prefix}/chat/completions", chat, methods=["POST"]),
-            Route(f"{prefix}/embeddings", embeddings, methods=["POST"]),
-            Route(f"{prefix}/responses", responses, methods=["POST"]),
-            Route(f"{prefix}/completions", completions, methods=["POST"]),
-            Route(f"{prefix}/messages", messages, methods=["POST"]),
             Route(f"{prefix}/models", models, methods=["GET"]),
             Route(f"{prefix}/models/{{model:llm_mock_model_id}}", model, methods=["GET"]),
         ]
     routes += [
-        Route("/health", _guarded(_health), methods=["GET"]),
-        Route("/", _guarded(_root), methods=["GET"]),
+        Route("/health", Guarded(_health), methods=["GET"]),
+        Route("/", Guarded(_root), methods=["GET"]),
         # Inspection, for suites in other languages; never recorded themselves.
         Route("/_llm_mock/requests", _journal, methods=["GET", "DELETE"]),
         Route("/_llm_mock/collection", _collection, methods=["GET"]),
@@ -186,29 +228,10 @@ def _routes() -> list[Route]:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's 404 and 405, as OpenAI-shaped errors that list what is served."""
     assert isinstance(exc, HTTPException)
     state: MockState = request.app.state.mock
-    http = HttpRequest(request.method, request.scope["path"], request.headers.items(), b"")
-    served = "; ".join(SERVED)
-    if exc.status_code == 405:
-        message = (
-            f"{request.method} is not allowed on {request.scope['path']}. "
-            f"pytest-llm-mock serves: {served}."
-        )
-        error = error_object(message, "invalid_request_error", code="method_not_allowed")
-    else:
-        message = (
-            f"Unknown route: {request.method} {request.scope['path']}. "
-            f"pytest-llm-mock serves: {served}."
-        )
-        error = error_object(message, "invalid_request_error", code="unknown_url")
-    state.record(http, exc.status_code, miss=message)
-    return _response(Reply(exc.status_code, dumps(error), tuple((exc.headers or {}).items())))
-
-
-def _response(reply: Reply) -> Response:
-    if reply.stream is not None:
-        return EventStream(reply)
+    reply = _route_error(state, request.scope, exc.status_code, (exc.headers or {}).items())
     return Response(
         reply.body,
         status_code=reply.status,
@@ -217,19 +240,57 @@ def _response(reply: Reply) -> Response:
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
+def _route_error(
+    state: MockState, scope: Scope, status: int, headers: Iterable[tuple[str, str]]
+) -> Reply:
+    method, path = scope["method"], scope["path"]
+    http = HttpRequest(method, path, _headers(scope), b"")
+    served = "; ".join(SERVED)
+    if status == 405:
+        message = f"{method} is not allowed on {path}. pytest-llm-mock serves: {served}."
+        error = error_object(message, "invalid_request_error", code="method_not_allowed")
+    else:
+        message = f"Unknown route: {method} {path}. pytest-llm-mock serves: {served}."
+        error = error_object(message, "invalid_request_error", code="unknown_url")
+    state.record(http, status, miss=message)
+    return Reply(status, dumps(error), tuple(headers))
+
+
+def _headers(scope: Scope) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+
+
+async def _send_reply(send: Send, reply: Reply) -> None:
+    """A JSON reply (or an empty one) as one response: the reply's headers, then the
+    length and the JSON content type unless the reply set its own."""
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+    names = {name for name, _ in headers}
+    if b"content-length" not in names:
+        headers.append((b"content-length", b"%d" % len(reply.body)))
+    if reply.body and b"content-type" not in names:
+        headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _read_body(receive: Receive, headers: list[tuple[str, str]], limit: int) -> bytes | None:
     """The body, or `None` as soon as it is known to exceed `limit` bytes."""
-    declared = request.headers.get("content-length", "")
+    declared = next((v for k, v in headers if k == "content-length"), "")
     if declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             return None
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _summary(state: MockState) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def choose(
         if response.matches(request):
             response.used += 1
             return response
-    selection = postman_selection(http.headers)
+    selection = postman_selection(http)
     found: tuple[Example, ...] = ()
     sequence: Hashable = None
     for index in indexes:
@@ -117,19 +117,34 @@ def _reply(
 ) -> Reply:
     """The answer of an example or an added response, as JSON or as a stream."""
     example, name, seed = identify(state, source)
-    status = source.status
     chunk_size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
-    # The same request to the same answer renders the same bytes: keep them (per test).
-    cache_key = (id(source), http.body, chunk_size)
-    rendered = state.rendered.get(cache_key)
-    if rendered is None:
-        rendered = render(source.answer, status, seed=seed, request=request, chunk_size=chunk_size)
+    # The same request to the same answer gets the same reply: keep it (per test).
+    cache_key = (id(source), http.path, http.body, chunk_size)
+    reply = state.rendered.get(cache_key)
+    if reply is None:
+        reply = _render(http, request, source, name=name, seed=seed, chunk_size=chunk_size)
         if len(state.rendered) < 1024:
-            state.rendered[cache_key] = rendered
-    body, stream = rendered
-    delivery = state.delivery.merged(delivery_from_controls(source.controls))
-    if stream is not None and state.stream_faults:
+            state.rendered[cache_key] = reply
+    delivery = state.delivery.merged(reply.delivery)
+    if reply.stream is not None and state.stream_faults:
         delivery = replace(delivery, fault=state.stream_faults.pop(0))
+    if delivery != reply.delivery:
+        reply = replace(reply, delivery=delivery)
+    _record(state, http, request, reply.status, name=name, example=example, headers=source.headers)
+    return reply
+
+
+def _render(
+    http: HttpRequest,
+    request: ChatRequest,
+    source: Example | AddedResponse,
+    *,
+    name: str,
+    seed: str,
+    chunk_size: int,
+) -> Reply:
+    status = source.status
+    body, stream = render(source.answer, status, seed=seed, request=request, chunk_size=chunk_size)
     headers = [
         *source.headers,
         (
@@ -138,8 +153,7 @@ def _reply(
         ),
         ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
     ]
-    _record(state, http, request, status, name=name, example=example, headers=source.headers)
-    return Reply(status, body, dedupe(headers), stream, delivery)
+    return Reply(status, body, dedupe(headers), stream, delivery_from_controls(source.controls))
 
 
 def record_upstream(

@@ -36,6 +36,8 @@ class Delivery:
 
     def merged(self, other: Delivery) -> Delivery:
         """`other`'s settings where it has them, these elsewhere."""
+        if not (other.delay or other.chunk_delay or other.fault):
+            return self
         return replace(
             self,
             delay=other.delay or self.delay,

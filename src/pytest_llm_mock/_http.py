@@ -7,7 +7,7 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._openai import error_object
@@ -17,7 +17,9 @@ Headers = Sequence[tuple[str, str]]
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """The parts of an HTTP request the state needs, independent of the web framework."""
+    """The parts of an HTTP request the state needs, independent of the web framework.
+
+    Header names are lowercased once, here (ASGI servers already send them so)."""
 
     method: str
     path: str
@@ -25,11 +27,21 @@ class HttpRequest:
     body: bytes
     received_at: float = 0.0  # time.monotonic() when the request arrived
     client: str = ""  # the client's address
+    first: dict[str, str] = field(init=False, repr=False, compare=False)  # name: first value
+
+    def __post_init__(self) -> None:
+        # Built from the end, so that the first value of a repeated header stays.
+        first = dict(reversed(self.headers))
+        names = "".join(first)
+        if names != names.lower():
+            headers = tuple((k.lower(), v) for k, v in self.headers)
+            object.__setattr__(self, "headers", headers)
+            first = dict(reversed(headers))
+        object.__setattr__(self, "first", first)
 
     def header(self, name: str) -> str | None:
         """The first value of a header, by case-insensitive name."""
-        wanted = name.lower()
-        return next((v for k, v in self.headers if k.lower() == wanted), None)
+        return self.first.get(name.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +52,24 @@ class Selection:
     status: int | None = None
 
 
-def postman_selection(headers: Headers) -> Selection:
+_SELECTION_HEADERS = ("x-mock-response-name", "x-mock-response-id", "x-mock-response-code")
+_NO_SELECTION = Selection()
+
+
+def postman_selection(http: HttpRequest) -> Selection:
+    if not any(name in http.first for name in _SELECTION_HEADERS):
+        return _NO_SELECTION
     name = status = None
-    for key, value in headers:
-        lower = key.lower()
-        if lower in ("x-mock-response-name", "x-mock-response-id"):
+    for key, value in http.headers:
+        if key in ("x-mock-response-name", "x-mock-response-id"):
             name = value
-        elif lower == "x-mock-response-code" and value.strip().isdigit():
+        elif key == "x-mock-response-code" and value.strip().isdigit():
             status = int(value)
     return Selection(name, status)
 
 
-def api_key(headers: Headers) -> str | None:
-    for key, value in headers:
-        name = key.lower()
+def api_key(http: HttpRequest) -> str | None:
+    for name, value in http.headers:
         if name == "authorization":
             scheme, _, token = value.partition(" ")
             return token.strip() if scheme.lower() == "bearer" else value
@@ -64,7 +80,7 @@ def api_key(headers: Headers) -> str | None:
 
 def content_type_error(http: HttpRequest) -> dict[str, Any] | None:
     """A 415 for a body declared as something other than JSON (curl -d sends a form type)."""
-    declared = next((v for k, v in http.headers if k.lower() == "content-type"), None)
+    declared = http.first.get("content-type")
     if declared is None:
         return None
     media = declared.split(";", 1)[0].strip().lower()

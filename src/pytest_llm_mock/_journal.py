@@ -103,10 +103,10 @@ class RecordedRequest:
 
 
 def redact(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Headers as a lowercase dict, credentials replaced."""
+    """Headers (names in lowercase, as `HttpRequest` keeps them) as a dict, repeated ones
+    joined, credentials replaced."""
     out: dict[str, str] = {}
-    for key, value in headers:
-        name = key.lower()
+    for name, value in headers:
         shown = REDACTED if name in REDACTED_HEADERS else value
         out[name] = f"{out[name]}, {shown}" if name in out else shown
     return out
@@ -162,6 +162,8 @@ class Journal:
 
 def retry_delay(headers: Sequence[tuple[str, str]]) -> float | None:
     """Seconds an answer's `retry-after-ms` or `retry-after` header asks a client to wait."""
+    if not headers:
+        return None
     values = {k.lower(): v for k, v in headers}
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         try:

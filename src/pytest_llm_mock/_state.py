@@ -66,8 +66,8 @@ class MockState:
         self.counters: dict[Hashable, int] = {}
         self._indexes: dict[tuple[Collection, Hashable, str], Index] = {}
         self.conversations: dict[str, list[dict[str, Any]]] = {}  # Responses, by response id
-        # Rendered chat answers by (answer source, request bytes, chunk size); per test.
-        self.rendered: dict[tuple[int, bytes, int], tuple[bytes, tuple[bytes, ...] | None]] = {}
+        # Rendered chat answers by (answer source, request path and bytes, chunk size); per test.
+        self.rendered: dict[tuple[int, str, bytes, int], Reply] = {}
         self._added = 0
         self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
         self.default_api_key: str | None = None
@@ -136,7 +136,7 @@ class MockState:
             return refused
         limit_headers: tuple[tuple[str, str], ...] = ()
         if self.rate_limit is not None:
-            who = api_key(http.headers) or "" if self.rate_limit.per == "key" else http.client
+            who = api_key(http) or "" if self.rate_limit.per == "key" else http.client
             allowed, limit_headers = self.rate_limit.take(who, http.received_at)
             if not allowed:
                 return self._rate_limited(http, limit_headers)
@@ -233,7 +233,7 @@ class MockState:
         """A 401 when a key is required and the request does not carry it."""
         if self.api_key is None:
             return None
-        given = api_key(http.headers)
+        given = api_key(http)
         if given == self.api_key:
             return None
         shown = "no API key" if given is None else f"the API key {given[:3]}…{given[-4:]}"
