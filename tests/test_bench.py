@@ -21,6 +21,8 @@ FIGURES = [
     "start, first in process",
     "start, later (warm CPU)",
     "start, later (cold CPU)",
+    "pytest-httpserver start, waits until ready (warm CPU)",
+    "pytest-httpserver start, its default: no wait (warm CPU)",
     "stop",
     "pytest start-up cost of the unused plugin",
     "fixture overhead per test",
