@@ -126,6 +126,21 @@ def test_an_unknown_route_is_a_404_envelope(standalone: LLMMockServer) -> None:
     assert [r.path for r in standalone.unmatched] == ["/v1/assistants", "/v1/nowhere"]
 
 
+def test_unknown_routes_and_wrong_methods_keep_their_place_in_the_journal(
+    standalone: LLMMockServer,
+) -> None:
+    http.request(standalone.url, "POST", "/v1/chat/completions", HELLO)
+    http.request(standalone.url, "POST", "/v1/assistants", {"model": "m"})
+    http.request(standalone.url, "GET", "/v1/chat/completions")
+    http.request(standalone.url, "POST", "/v1/chat/completions", HELLO)
+    assert [(r.method, r.path, r.status) for r in standalone.requests] == [
+        ("POST", "/v1/chat/completions", 200),
+        ("POST", "/v1/assistants", 404),
+        ("GET", "/v1/chat/completions", 405),
+        ("POST", "/v1/chat/completions", 200),
+    ]
+
+
 def test_a_trailing_slash_redirects_and_mixed_case_headers_are_read(
     standalone: LLMMockServer,
 ) -> None:

@@ -21,7 +21,7 @@ from ._http import HttpRequest
 from ._openai import digest, dumps
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._state import MockState, Reply, recorded
+from ._state import MockState, Reply
 from ._stream import completion, pieces
 
 _ERROR_TYPES = {
@@ -58,14 +58,10 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
                 return saved
             choice = saved
         if isinstance(choice, Miss):
-            state.journal.append(
-                recorded(http, decoded, status=404, request=request, miss=choice.text)
-            )
+            state.record(http, 404, decoded, request=request, miss=choice.text)
             return Reply(404, dumps({"error": {"message": choice.text}}))
         if isinstance(choice, Failure):
-            state.journal.append(
-                recorded(http, decoded, status=choice.status, request=request, name=choice.name)
-            )
+            state.record(http, choice.status, decoded, request=request, name=choice.name)
             message = choice.message or "The mock server was told to fail (fail_next)."
             return Reply(choice.status, dumps({"error": {"message": message}}), choice.headers())
         return _reply(state, http, decoded, request, choice)
@@ -79,9 +75,7 @@ def _reply(
     source: Example | AddedResponse,
 ) -> Reply:
     example, name, seed = identify(state, source)
-    state.journal.append(
-        recorded(http, body, status=source.status, request=request, name=name, example=example)
-    )
+    state.record(http, source.status, body, request=request, name=name, example=example)
     headers = (*source.headers, ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")))
     if source.status >= 400:
         error = completion(source.answer, source.status, seed=seed, request=request)

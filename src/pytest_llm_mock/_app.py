@@ -25,7 +25,7 @@ from ._chat import answer as answer_chat
 from ._completions import answer as answer_completions
 from ._embeddings import answer as answer_embeddings
 from ._events import EventStream, pause
-from ._http import HttpRequest
+from ._http import HttpRequest, RawHeaders
 from ._openai import dumps, error_object
 from ._responses_api import answer as answer_responses
 from ._state import MockState, Reply
@@ -77,7 +77,7 @@ class MockApp:
             if endpoint is not None:
                 scope["app"] = self.router  # as Starlette sets it: endpoints find the state
                 if scope["method"] == "POST":
-                    await endpoint(scope, receive, send)
+                    await endpoint.serve(self.state, scope, receive, send)
                 else:
                     reply = _route_error(self.state, scope, 405, (("allow", "POST"),))
                     await _send_reply(send, reply)
@@ -114,21 +114,24 @@ class Guarded:
         self.errors = errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.serve(scope["app"].state.mock, scope, receive, send)
+
+    async def serve(self, state: MockState, scope: Scope, receive: Receive, send: Send) -> None:
         received_at = time.monotonic()
-        state: MockState = scope["app"].state.mock
         method, path = scope["method"], scope["path"]
-        headers = _headers(scope)
+        headers = scope["headers"]
         client = scope.get("client")
         try:
             body = await _read_body(receive, headers, state.max_body_bytes)
         except _Disconnected:
             # Nobody is left to read an answer; the journal still shows the attempt.
-            http = HttpRequest(method, path, headers, b"")
+            http = HttpRequest(method, path, headers, b"", received_at=received_at)
             state.record(http, 400, miss="the client disconnected before sending its body")
             await _send_reply(send, Reply(400, b""))
             return
+        address = client[0] if client else ""
         http = HttpRequest(
-            method, path, headers, body or b"", received_at, client[0] if client else ""
+            method, path, headers, body or b"", received_at=received_at, client=address
         )
         errors = self.errors
         try:
@@ -244,7 +247,7 @@ def _route_error(
     state: MockState, scope: Scope, status: int, headers: Iterable[tuple[str, str]]
 ) -> Reply:
     method, path = scope["method"], scope["path"]
-    http = HttpRequest(method, path, _headers(scope), b"")
+    http = HttpRequest(method, path, scope["headers"], b"", received_at=time.monotonic())
     served = "; ".join(SERVED)
     if status == 405:
         message = f"{method} is not allowed on {path}. pytest-llm-mock serves: {served}."
@@ -256,26 +259,40 @@ def _route_error(
     return Reply(status, dumps(error), tuple(headers))
 
 
-def _headers(scope: Scope) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-
-
 async def _send_reply(send: Send, reply: Reply) -> None:
-    """A JSON reply (or an empty one) as one response: the reply's headers, then the
-    length and the JSON content type unless the reply set its own."""
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
-    names = {name for name, _ in headers}
-    if b"content-length" not in names:
-        headers.append((b"content-length", b"%d" % len(reply.body)))
-    if reply.body and b"content-type" not in names:
-        headers.append((b"content-type", b"application/json"))
+    """A JSON reply (or an empty one) as one response."""
+    headers = _encoded_headers(reply.headers, len(reply.body))
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
 
 
-async def _read_body(receive: Receive, headers: list[tuple[str, str]], limit: int) -> bytes | None:
-    """The body, or `None` as soon as it is known to exceed `limit` bytes."""
-    declared = next((v for k, v in headers if k == "content-length"), "")
+_ENCODED: dict[tuple[tuple[tuple[str, str], ...], int], list[tuple[bytes, bytes]]] = {}
+
+
+def _encoded_headers(
+    headers: tuple[tuple[str, str], ...], length: int
+) -> list[tuple[bytes, bytes]]:
+    """A reply's headers as ASGI sends them, then the length and the JSON content type
+    unless the reply set its own. Kept: a test repeats the same few replies."""
+    key = (headers, length)
+    encoded = _ENCODED.get(key)
+    if encoded is None:
+        encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        names = {name for name, _ in encoded}
+        if b"content-length" not in names:
+            encoded.append((b"content-length", b"%d" % length))
+        if length and b"content-type" not in names:
+            encoded.append((b"content-type", b"application/json"))
+        if len(_ENCODED) >= 256:
+            _ENCODED.clear()
+        _ENCODED[key] = encoded
+    return list(encoded)  # the server may keep the list it is given
+
+
+async def _read_body(receive: Receive, headers: RawHeaders, limit: int) -> bytes | None:
+    """The body, or `None` as soon as it is known (from its declared length, or as it
+    comes) to exceed `limit` bytes."""
+    declared = next((v for k, v in headers if k == b"content-length"), b"")
     if declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
@@ -288,9 +305,9 @@ async def _read_body(receive: Receive, headers: list[tuple[str, str]], limit: in
         size += len(chunk)
         if size > limit:
             return None
-        chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return b"".join((*chunks, chunk)) if chunks else chunk
+        chunks.append(chunk)
 
 
 def _summary(state: MockState) -> dict[str, Any]:

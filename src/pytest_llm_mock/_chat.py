@@ -19,7 +19,7 @@ from ._openai import digest, dumps, error_object, status_error
 from ._record import RecordError
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._state import MockState, Reply, recorded
+from ._state import MockState, Reply
 from ._stream import render
 
 
@@ -202,15 +202,13 @@ def _record(
     miss: str | None = None,
     headers: Sequence[tuple[str, str]] = (),
 ) -> None:
-    state.journal.append(
-        recorded(
-            http,
-            request.body,
-            request=request,
-            status=status,
-            name=name,
-            example=example,
-            miss=miss,
-            reply_headers=headers,
-        )
+    state.record(
+        http,
+        status,
+        request.body,
+        request=request,
+        name=name,
+        example=example,
+        miss=miss,
+        reply_headers=headers,
     )

@@ -18,7 +18,7 @@ from ._http import HttpRequest
 from ._openai import digest, dumps, error_object, estimate_tokens, status_error
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._state import MockState, Reply, recorded
+from ._state import MockState, Reply
 from ._stream import completion, pieces
 
 # The API's default prompt: the document separator, "as if from the start of a new document".
@@ -103,7 +103,7 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
             names.append(identify(state, choice)[1])
     first = requests[0]
     body = _body(decoded, texts, seed="/".join(names))
-    state.journal.append(recorded(http, decoded, status=200, request=first, name=names[0]))
+    state.record(http, 200, decoded, request=first, name=names[0])
     headers = (
         ("x-request-id", "req_" + digest(body["id"])[:32]),
         ("x-llm-mock-example", quote(names[0], safe=" /()[]#,.:;'!@&=+-_")),
@@ -146,7 +146,7 @@ def _error(
         _, name, seed = identify(state, source)
         error = completion(source.answer, source.status, seed=seed, request=request)
         headers = tuple(source.headers)
-    state.journal.append(recorded(http, decoded, status=source.status, request=request, name=name))
+    state.record(http, source.status, decoded, request=request, name=name)
     return Reply(source.status, dumps(error), tuple(headers))
 
 

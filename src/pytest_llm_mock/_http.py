@@ -7,41 +7,73 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ._openai import error_object
 
 Headers = Sequence[tuple[str, str]]
+RawHeaders = Sequence[tuple[bytes, bytes]]  # as ASGI gives them: names in lowercase
 
 
-@dataclass(frozen=True, slots=True)
 class HttpRequest:
     """The parts of an HTTP request the state needs, independent of the web framework.
 
-    Header names are lowercased once, here (ASGI servers already send them so)."""
+    Headers are kept as the ASGI server gave them and decoded when first read: most
+    requests only need two or three of them. Not changed once made."""
 
-    method: str
-    path: str
-    headers: Headers
-    body: bytes
-    received_at: float = 0.0  # time.monotonic() when the request arrived
-    client: str = ""  # the client's address
-    first: dict[str, str] = field(init=False, repr=False, compare=False)  # name: first value
+    __slots__ = (
+        "_decoded",
+        "_first",
+        "body",
+        "client",
+        "method",
+        "path",
+        "raw_headers",
+        "received_at",
+    )
 
-    def __post_init__(self) -> None:
-        # Built from the end, so that the first value of a repeated header stays.
-        first = dict(reversed(self.headers))
-        names = "".join(first)
-        if names != names.lower():
-            headers = tuple((k.lower(), v) for k, v in self.headers)
-            object.__setattr__(self, "headers", headers)
-            first = dict(reversed(headers))
-        object.__setattr__(self, "first", first)
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        raw_headers: RawHeaders,
+        body: bytes,
+        *,
+        received_at: float = 0.0,  # time.monotonic() when the request arrived
+        client: str = "",  # the client's address
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.raw_headers = raw_headers
+        self.body = body
+        self.received_at = received_at
+        self.client = client
+        first = dict(raw_headers)
+        if len(first) < len(raw_headers):  # a repeated header: its first value counts
+            first = {}
+            for name, value in raw_headers:
+                first.setdefault(name, value)
+        self._first = first
+        self._decoded: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """All headers, decoded, in the order they came."""
+        if self._decoded is None:
+            self._decoded = tuple(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in self.raw_headers
+            )
+        return self._decoded
 
     def header(self, name: str) -> str | None:
         """The first value of a header, by case-insensitive name."""
-        return self.first.get(name.lower())
+        value = self._first.get(name.lower().encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
+
+    def has_any(self, names: frozenset[bytes]) -> bool:
+        """Whether any of these (lowercase) header names was sent."""
+        return not self._first.keys().isdisjoint(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +84,14 @@ class Selection:
     status: int | None = None
 
 
-_SELECTION_HEADERS = ("x-mock-response-name", "x-mock-response-id", "x-mock-response-code")
+_SELECTION_HEADERS = frozenset(
+    {b"x-mock-response-name", b"x-mock-response-id", b"x-mock-response-code"}
+)
 _NO_SELECTION = Selection()
 
 
 def postman_selection(http: HttpRequest) -> Selection:
-    if not any(name in http.first for name in _SELECTION_HEADERS):
+    if not http.has_any(_SELECTION_HEADERS):
         return _NO_SELECTION
     name = status = None
     for key, value in http.headers:
@@ -80,7 +114,7 @@ def api_key(http: HttpRequest) -> str | None:
 
 def content_type_error(http: HttpRequest) -> dict[str, Any] | None:
     """A 415 for a body declared as something other than JSON (curl -d sends a form type)."""
-    declared = http.first.get("content-type")
+    declared = http.header("content-type")
     if declared is None:
         return None
     media = declared.split(";", 1)[0].strip().lower()

@@ -119,6 +119,17 @@ def shorten(text: str, width: int) -> str:
 DEFAULT_LIMIT = 10_000
 
 
+class _Deferred:
+    """A request journaled on the server thread, built into a `RecordedRequest` only when
+    the test reads the journal: building it is not on the path of every answer."""
+
+    __slots__ = ("build", "received_at")
+
+    def __init__(self, received_at: float, build: Callable[[], RecordedRequest]) -> None:
+        self.received_at = received_at
+        self.build = build
+
+
 class Journal:
     """Recorded requests, appended from the server thread, read from the test.
 
@@ -127,7 +138,7 @@ class Journal:
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._lock = threading.Lock()
-        self._entries: list[RecordedRequest] = []
+        self._entries: list[RecordedRequest | _Deferred] = []
         self.listeners: list[Callable[[RecordedRequest], None]] = []
         self.limit = limit
         self.dropped = 0
@@ -135,6 +146,19 @@ class Journal:
     def append(self, entry: RecordedRequest) -> None:
         """Add a request in arrival order: one whose body took longer to read may be
         answered after a later one, but is listed before it."""
+        self._insert(entry)
+        for listener in self.listeners:
+            listener(entry)
+
+    def defer(self, received_at: float, build: Callable[[], RecordedRequest]) -> None:
+        """Add a request whose entry `build` makes when the journal is read (at once when
+        someone listens)."""
+        if self.listeners:
+            self.append(build())
+        else:
+            self._insert(_Deferred(received_at, build))
+
+    def _insert(self, entry: RecordedRequest | _Deferred) -> None:
         with self._lock:
             entries = self._entries
             if entries and entry.received_at < entries[-1].received_at:
@@ -144,8 +168,6 @@ class Journal:
             if len(entries) > self.limit:
                 del entries[: len(entries) - self.limit]
                 self.dropped += 1
-        for listener in self.listeners:
-            listener(entry)
 
     def clear(self) -> None:
         with self._lock:
@@ -154,7 +176,9 @@ class Journal:
 
     def snapshot(self) -> list[RecordedRequest]:
         with self._lock:
-            return list(self._entries)
+            built = [e.build() if isinstance(e, _Deferred) else e for e in self._entries]
+            self._entries[:] = built
+            return built
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -91,7 +91,7 @@ def parse_chat_request(body: object, *, require_model: bool = True) -> ChatReque
     Raises `RequestError` naming the parameter, as the OpenAI API would with a 400. A saved
     request pattern may leave out `model` (`require_model=False`): it then fits any model.
     """
-    if not isinstance(body, Mapping):
+    if type(body) is not dict and not isinstance(body, Mapping):  # dict: the common case, fast
         raise RequestError(
             f"Invalid type for request body: expected an object, but got {_type_name(body)} "
             "instead.",
@@ -132,7 +132,7 @@ def parse_chat_request(body: object, *, require_model: bool = True) -> ChatReque
 
 
 def _parse_message(raw: object, where: str) -> Message:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise _invalid_type(where, "an object", raw)
     role = raw.get("role")
     if role is None:
@@ -150,8 +150,8 @@ def _parse_message(raw: object, where: str) -> Message:
             code="invalid_value",
         )
     assert isinstance(role, str)
-    text = _content_text(raw.get("content"), f"{where}.content")
     content = raw.get("content")
+    text = _content_text(content, f"{where}.content")
     if isinstance(content, list):
         content = "\n".join(
             p["text"] for p in content if isinstance(p, Mapping) and p.get("type") == "text"

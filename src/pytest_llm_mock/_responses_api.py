@@ -27,7 +27,7 @@ from ._http import HttpRequest
 from ._openai import digest, dumps, error_object, status_error
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._state import MockState, Reply, recorded
+from ._state import MockState, Reply
 from ._stream import completion
 
 
@@ -147,4 +147,4 @@ def _journal(
     status: int,
     **details: Any,
 ) -> None:
-    state.journal.append(recorded(http, body, status=status, request=request, **details))
+    state.record(http, status, body, request=request, **details)

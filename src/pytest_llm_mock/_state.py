@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from ._collection import (
@@ -271,23 +272,26 @@ class MockState:
         status: int,
         decoded: object = None,
         *,
+        request: ChatRequest | None = None,
         miss: str | None = None,
         reply_headers: Sequence[tuple[str, str]] = (),
         name: str | None = None,
         example: Example | None = None,
     ) -> None:
-        """Journal a request that is not a chat completion (models, embeddings, errors)."""
-        self.journal.append(
-            recorded(
-                http,
-                decoded,
-                status=status,
-                miss=miss,
-                reply_headers=reply_headers,
-                name=name,
-                example=example,
-            )
+        """Journal a request. Its entry (`recorded`) is built when the test reads the
+        journal, not on the way to every answer."""
+        entry = partial(
+            recorded,
+            http,
+            decoded,
+            status=status,
+            request=request,
+            miss=miss,
+            reply_headers=reply_headers,
+            name=name,
+            example=example,
         )
+        self.journal.defer(http.received_at, entry)
 
 
 def recorded(
