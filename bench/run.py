@@ -327,16 +327,19 @@ def run_pytest(folder: Path, *args: str) -> float:
 
 def pytest_costs(bench: Bench) -> None:
     """Start-up cost of the installed plugin when unused, and the fixture's per-test cost."""
-    runs = bench.count(30, 4, 1)
+    runs = bench.count(60, 4, 1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "pytest.ini").write_text("[pytest]\n")
         (folder / "test_plain.py").write_text("def test_plain():\n    pass\n")
         plugin, without = [], []
         run_pytest(folder, "test_plain.py", *PLUGIN)  # writes the bytecode caches
-        for _ in range(runs):
-            plugin.append(run_pytest(folder, "test_plain.py", *PLUGIN))
-            without.append(run_pytest(folder, "test_plain.py"))
+        for i in range(runs):
+            # Each pair in turn starts with the other side, so neither gains from going first.
+            for side in (plugin, without) if i % 2 else (without, plugin):
+                side.append(
+                    run_pytest(folder, "test_plain.py", *(PLUGIN if side is plugin else ()))
+                )
         # Single runs here swing by tens of ms in bursts; the lower fifth of each side is
         # the least disturbed, and steadier than either minimum.
         cost = percentile(plugin, 0.2) - percentile(without, 0.2)
@@ -362,7 +365,7 @@ def pytest_costs(bench: Bench) -> None:
             """)
             )
         times: dict[str, list[float]] = {k: [] for k in ("wf", "wm", "of", "om")}
-        for _ in range(max(1, runs // 6)):
+        for _ in range(max(1, runs // 12)):
             times["wf"].append(run_pytest(folder, f"test_with_{few}.py", *PLUGIN))
             times["wm"].append(run_pytest(folder, f"test_with_{many}.py", *PLUGIN))
             times["of"].append(run_pytest(folder, f"test_without_{few}.py", *PLUGIN))
