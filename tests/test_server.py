@@ -8,7 +8,9 @@ import threading
 import pytest
 
 from pytest_llm_mock import LLMMockServer
+from pytest_llm_mock._app import create_app
 from pytest_llm_mock._server import ServerThread
+from pytest_llm_mock._state import MockState
 
 from . import http
 
@@ -69,6 +71,27 @@ def test_a_port_in_use_is_an_os_error() -> None:
         with pytest.raises(OSError, match="Address already in use"):
             LLMMockServer(port=taken).start()
     assert server_threads() == before
+
+
+@pytest.mark.parametrize("loop", ["auto", "asyncio"])
+def test_connections_have_nagles_algorithm_off_whatever_the_event_loop(loop: str) -> None:
+    """A response goes out in two writes, head then body: with Nagle's algorithm on, the body
+    waits for the client's delayed ACK (40 ms on Linux). asyncio, used where uvloop is not
+    installed (Windows), turns it off only on sockets made as TCP."""
+    thread = ServerThread(create_app(MockState()), loop=loop)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", thread.port)) as client:
+            client.sendall(b"GET /health HTTP/1.1\r\nhost: test\r\n\r\n")
+            assert client.recv(65536).startswith(b"HTTP/1.1 200 OK")
+            assert thread.server is not None
+            connections = list(thread.server.server_state.connections)
+            assert len(connections) == 1
+            served = connections[0].transport.get_extra_info("socket")
+            assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        thread.stop()
+    assert thread.server is None
 
 
 def test_a_failing_app_start_is_reported() -> None:

@@ -26,11 +26,15 @@ _GRACE = 5.0  # seconds an in-flight response may take to finish when the server
 class ServerThread:
     """An ASGI app served by uvicorn on a socket bound here, in a daemon thread."""
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, loop: str = "auto"
+    ) -> None:
         self.app = app
         self.host = host
         self.requested_port = port
         self.port = 0
+        self.loop = loop  # uvicorn's choice: uvloop when installed ("auto"), or "asyncio"
+        self.server: uvicorn.Server | None = None  # while running
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -49,7 +53,10 @@ class ServerThread:
 
         quiet_deliberate_cuts()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not the default 0: asyncio turns Nagle's algorithm off only on the
+        # connections of sockets that say they are TCP. Without it, every response written
+        # in two parts waits for the client's delayed ACK, 40 ms, without uvloop (Windows).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.requested_port))
@@ -63,6 +70,7 @@ class ServerThread:
             self.app,
             ws="none",
             lifespan="off",
+            loop=self.loop,
             # No logging.config.dictConfig on every start: it costs a quarter of a start and
             # would reset the logging set up by the test suite; uvicorn's warnings propagate.
             log_config=None,
@@ -73,7 +81,7 @@ class ServerThread:
             server_header=False,
             date_header=False,
         )
-        server = uvicorn.Server(config)
+        server = self.server = uvicorn.Server(config)
         self._ready.clear()
         self._error = None
         self._thread = threading.Thread(
@@ -88,7 +96,7 @@ class ServerThread:
         error = self._startup_error()
         if error is not None:
             self._thread.join()
-            self._thread = None
+            self._thread = self.server = None
             raise RuntimeError("pytest-llm-mock: the server failed to start") from error
 
     def _startup_error(self) -> BaseException | None:
@@ -106,7 +114,7 @@ class ServerThread:
         thread.join(timeout)
         if thread.is_alive():
             raise RuntimeError(f"pytest-llm-mock: the server did not stop within {timeout} s")
-        self._thread = self._loop = self._stop = None
+        self._thread = self._loop = self._stop = self.server = None
 
     def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
         try:
