@@ -293,56 +293,87 @@ def start_stop(bench: Bench) -> None:
     )
 
 
-PLUGIN = ("-p", "pytest_llm_mock.plugin")
-TIMED_MAIN = """
-import contextlib, io, sys, time
+# The unused plugin's cost, in one child process: pytest sessions in turn with the plugin
+# registered and without, our modules imported afresh for each, and the median difference of
+# the pairs. A fresh interpreter per session adds tens of ms of noise to a cost of about 1 ms,
+# and loading the plugin by name (-p) with autoload off scans every installed distribution's
+# entry points, which an installed plugin's pytest run does once anyway, for all plugins.
+PLUGIN_COST = """
+import contextlib, importlib, io, statistics, sys, time
 import pytest
-started = time.perf_counter()
-with contextlib.redirect_stdout(io.StringIO()):
-    code = pytest.main(["-q", "-p", "no:cacheprovider", *sys.argv[1:]])
-print(time.perf_counter() - started)
-sys.exit(code)
+
+def session(with_plugin):
+    for name in [m for m in sys.modules if m.split(".")[0] == "pytest_llm_mock"]:
+        del sys.modules[name]
+    started = time.perf_counter()
+    plugins = [importlib.import_module("pytest_llm_mock.plugin")] if with_plugin else []
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = pytest.main(["-q", "-p", "no:cacheprovider", "test_plain.py"], plugins=plugins)
+    assert code == 0, code
+    return time.perf_counter() - started
+
+session(True), session(False)  # pytest's own first-run imports
+differences = []
+for i in range(int(sys.argv[1])):
+    order = (True, False) if i % 2 else (False, True)  # neither side always goes first
+    times = dict((side, session(side)) for side in order)
+    differences.append(times[True] - times[False])
+print(statistics.median(differences))
+"""
+
+# The fixture's cost per test, in one child process with the plugin loaded: sessions of FEW
+# and MANY tests, with the fixture and without; per round, the extra time of the MANY - FEW
+# further tests that use it over the same number that do not; the median of the rounds.
+FIXTURE_COST = """
+import contextlib, importlib, io, statistics, sys, time
+import pytest
+
+plugin = importlib.import_module("pytest_llm_mock.plugin")
+
+def session(path):
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = pytest.main(["-q", "-p", "no:cacheprovider", path], plugins=[plugin])
+    assert code == 0, code
+    return time.perf_counter() - started
+
+few, many, rounds = map(int, sys.argv[1:])
+files = [f"test_{kind}_{n}.py" for kind in ("with", "without") for n in (few, many)]
+for path in files:  # pytest's and the plugin's first-run costs
+    session(path)
+overheads = []
+for _ in range(rounds):
+    with_few, with_many, without_few, without_many = map(session, files)
+    overheads.append(((with_many - with_few) - (without_many - without_few)) / (many - few))
+print(statistics.median(overheads))
 """
 
 
-def run_pytest(folder: Path, *args: str) -> float:
-    """The time of one `pytest.main` in a fresh process: the interpreter's start and pytest's
-    own import, the same for every run and the noisiest part, are left out. Other installed
-    plugins stay out too (their imports can take seconds); ours loads when `PLUGIN` is given.
-    Bytecode caching is on, as by default: pytest caches the modules of plugins it loads only
-    when Python may write bytecode (with PYTHONDONTWRITEBYTECODE set, it compiles ours on
-    every run: about 4 ms for the unused plugin, 0.1 s for a session that uses it)."""
+def child(folder: Path, script: str, *args: str) -> str:
+    """The last line a Python child process prints: other installed plugins stay out (their
+    imports can take seconds), and bytecode caching is on, as by default (pytest caches the
+    modules of plugins it loads only when Python may write bytecode)."""
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run(
-        [sys.executable, "-c", TIMED_MAIN, *args],
+        [sys.executable, "-c", script, *args],
         cwd=folder,
         check=True,
         capture_output=True,
         text=True,
         env=env,
     )
-    return float(done.stdout.strip().splitlines()[-1])
+    return done.stdout.strip().splitlines()[-1]
 
 
 def pytest_costs(bench: Bench) -> None:
     """Start-up cost of the installed plugin when unused, and the fixture's per-test cost."""
-    runs = bench.count(60, 4, 1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "pytest.ini").write_text("[pytest]\n")
         (folder / "test_plain.py").write_text("def test_plain():\n    pass\n")
-        plugin, without = [], []
-        run_pytest(folder, "test_plain.py", *PLUGIN)  # writes the bytecode caches
-        for i in range(runs):
-            # Each pair in turn starts with the other side, so neither gains from going first.
-            for side in (plugin, without) if i % 2 else (without, plugin):
-                side.append(
-                    run_pytest(folder, "test_plain.py", *(PLUGIN if side is plugin else ()))
-                )
-        # Single runs here swing by tens of ms in bursts; the lower fifth of each side is
-        # the least disturbed, and steadier than either minimum.
-        cost = percentile(plugin, 0.2) - percentile(without, 0.2)
+        pairs = bench.count(120, 20, 2)
+        cost = float(child(folder, PLUGIN_COST, str(pairs)))
         bench.row(
             "pytest start-up cost of the unused plugin", ms(cost), "ms", "<= 10 ms", ms(cost) <= 10
         )
@@ -364,15 +395,8 @@ def pytest_costs(bench: Bench) -> None:
                     pass
             """)
             )
-        times: dict[str, list[float]] = {k: [] for k in ("wf", "wm", "of", "om")}
-        for _ in range(max(1, runs // 12)):
-            times["wf"].append(run_pytest(folder, f"test_with_{few}.py", *PLUGIN))
-            times["wm"].append(run_pytest(folder, f"test_with_{many}.py", *PLUGIN))
-            times["of"].append(run_pytest(folder, f"test_without_{few}.py", *PLUGIN))
-            times["om"].append(run_pytest(folder, f"test_without_{many}.py", *PLUGIN))
-        with_fixture = (min(times["wm"]) - min(times["wf"])) / (many - few)
-        plain = (min(times["om"]) - min(times["of"])) / (many - few)
-        overhead = with_fixture - plain
+        rounds = bench.count(8, 2, 1)
+        overhead = float(child(folder, FIXTURE_COST, str(few), str(many), str(rounds)))
         bench.row("fixture overhead per test", ms(overhead), "ms", "<= 1 ms", ms(overhead) <= 1)
 
 
