@@ -12,7 +12,9 @@ from .conftest import ROOT
 
 FIGURES = [
     "floor: SDK call, no socket, p50",
+    "floor: SDK call, no socket, p99",
     "bare ASGI app on uvicorn in a thread, p50 (the design's bound)",
+    "bare ASGI app on uvicorn in a thread, p99",
     "ours: SDK call p50",
     "ours: SDK call p99",
     "pytest-httpserver: SDK call p50 (peer)",
