@@ -286,7 +286,7 @@ def start_stop(bench: Bench) -> None:
             f"start, later ({lead_in} CPU)",
             ms(later),
             "ms",
-            f"<= 4 ms, >= 2x faster than peer ({peer / later:.1f}x)",
+            f"<= 4 ms, >= 2x faster than peer ({peer / later:.2f}x)",
             ms(later) <= 4 and peer / later >= 2,
         )
         bench.row(f"pytest-httpserver start, waits until ready ({lead_in} CPU)", ms(peer), "ms")
