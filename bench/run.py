@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTION = [{"role": "user", "content": "Hello"}]
+QUESTION: Any = [{"role": "user", "content": "Hello"}]
 STREAM_TEXT = "x" * 800  # 100 content chunks of 8 characters
 
 
@@ -465,7 +465,7 @@ def collections(bench: Bench) -> None:
                 }
             ).encode()
             http = HttpRequest(
-                "POST", "/v1/chat/completions", [("content-type", "application/json")], body
+                "POST", "/v1/chat/completions", [(b"content-type", b"application/json")], body
             )
             calls[size] = (state, http, body)
     samples: dict[int, list[float]] = {size: [] for size in sizes}

@@ -336,10 +336,10 @@ class LLMMockServer(RequestAssertions):
     def failures(self) -> str | None:
         """The text `check()` would raise, or `None` when all is well."""
         sections = []
+        unmatched = self.unmatched  # first: reading the journal may add to the errors
         for error in list(self._state.errors):
             trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             sections.append(f"pytest-llm-mock raised an error while answering:\n{trace}")
-        unmatched = self.unmatched
         if unmatched:
             lines = [f"{len(unmatched)} request(s) were not answered by any example:"]
             for number, request in enumerate(unmatched, start=1):

@@ -19,8 +19,8 @@ RawHeaders = Sequence[tuple[bytes, bytes]]  # as ASGI gives them: names in lower
 class HttpRequest:
     """The parts of an HTTP request the state needs, independent of the web framework.
 
-    Headers are kept as the ASGI server gave them and decoded when first read: most
-    requests only need two or three of them. Not changed once made."""
+    Headers are kept as the ASGI server gave them (names lowercased if they were not) and
+    decoded when first read: most requests only need two or three. Not changed once made."""
 
     __slots__ = (
         "_decoded",
@@ -43,19 +43,30 @@ class HttpRequest:
         received_at: float = 0.0,  # time.monotonic() when the request arrived
         client: str = "",  # the client's address
     ) -> None:
+        first = dict(raw_headers)
+        if not b"".join(first).islower():  # ASGI servers send lowercase names; others may not
+            raw_headers = [(name.lower(), value) for name, value in raw_headers]
+            first = dict(raw_headers)
         self.method = method
         self.path = path
         self.raw_headers = raw_headers
         self.body = body
         self.received_at = received_at
         self.client = client
-        first = dict(raw_headers)
         if len(first) < len(raw_headers):  # a repeated header: its first value counts
             first = {}
             for name, value in raw_headers:
                 first.setdefault(name, value)
         self._first = first
         self._decoded: tuple[tuple[str, str], ...] | None = None
+
+    def without_body(self) -> HttpRequest:
+        """The same request with an empty body: what a journal entry needs of it."""
+        copy = object.__new__(HttpRequest)
+        copy.method, copy.path, copy.raw_headers = self.method, self.path, self.raw_headers
+        copy.body, copy.received_at, copy.client = b"", self.received_at, self.client
+        copy._first, copy._decoded = self._first, self._decoded
+        return copy
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
@@ -97,8 +108,8 @@ def postman_selection(http: HttpRequest) -> Selection:
     for key, value in http.headers:
         if key in ("x-mock-response-name", "x-mock-response-id"):
             name = value
-        elif key == "x-mock-response-code" and value.strip().isdigit():
-            status = int(value)
+        elif key == "x-mock-response-code" and value.strip().isascii() and value.strip().isdigit():
+            status = int(value)  # isascii: "²" is a digit to isdigit(), not to int()
     return Selection(name, status)
 
 

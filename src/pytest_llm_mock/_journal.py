@@ -120,28 +120,45 @@ DEFAULT_LIMIT = 10_000
 
 
 class _Deferred:
-    """A request journaled on the server thread, built into a `RecordedRequest` only when
-    the test reads the journal: building it is not on the path of every answer."""
+    """A request journaled on the server thread, built into a `RecordedRequest` when the
+    test first reads the journal: building it is not on the path of every answer."""
 
-    __slots__ = ("build", "received_at")
+    __slots__ = ("_build", "_entry", "received_at")
 
     def __init__(self, received_at: float, build: Callable[[], RecordedRequest]) -> None:
         self.received_at = received_at
-        self.build = build
+        self._build: Callable[[], RecordedRequest] | None = build
+        self._entry: RecordedRequest | None = None
+
+    def entry(self) -> RecordedRequest:
+        """The entry, built once; two readers at the same time may both build it."""
+        entry = self._entry
+        if entry is None:
+            build = self._build
+            if build is None:  # another reader has just built it
+                assert self._entry is not None
+                return self._entry
+            entry = self._entry = build()
+            self._build = None  # what it was built from is not kept twice
+        return entry
 
 
 class Journal:
     """Recorded requests, appended from the server thread, read from the test.
 
     At most `limit` requests are kept (the newest); `dropped` counts the others, so a long
-    session cannot exhaust memory and still says that it lost some."""
+    session cannot exhaust memory and still says that it lost some. An entry that cannot be
+    built is left out and its error goes to `errors`, which the test's verdict reports."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(
+        self, limit: int = DEFAULT_LIMIT, errors: list[BaseException] | None = None
+    ) -> None:
         self._lock = threading.Lock()
         self._entries: list[RecordedRequest | _Deferred] = []
         self.listeners: list[Callable[[RecordedRequest], None]] = []
         self.limit = limit
         self.dropped = 0
+        self.errors: list[BaseException] = [] if errors is None else errors
 
     def append(self, entry: RecordedRequest) -> None:
         """Add a request in arrival order: one whose body took longer to read may be
@@ -175,10 +192,28 @@ class Journal:
             self.dropped = 0
 
     def snapshot(self) -> list[RecordedRequest]:
+        """The entries, oldest first. They are built outside the lock, so that the server
+        can go on journaling while a long journal is first read."""
         with self._lock:
-            built = [e.build() if isinstance(e, _Deferred) else e for e in self._entries]
-            self._entries[:] = built
-            return built
+            entries = list(self._entries)
+        built: list[RecordedRequest] = []
+        for item in entries:
+            if not isinstance(item, _Deferred):
+                built.append(item)
+                continue
+            try:
+                built.append(item.entry())
+            except Exception as exc:  # a bug of ours: reported, the rest stays readable
+                self._drop(item, exc)
+        return built
+
+    def _drop(self, item: _Deferred, error: Exception) -> None:
+        with self._lock:
+            for i, entry in enumerate(self._entries):
+                if entry is item:
+                    del self._entries[i]
+                    self.errors.append(error)
+                    return
 
     def __len__(self) -> int:
         return len(self._entries)

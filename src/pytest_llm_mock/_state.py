@@ -60,8 +60,8 @@ class MockState:
     thread reads the journal and switches collections between tests."""
 
     def __init__(self) -> None:
-        self.journal = Journal()
         self.errors: list[BaseException] = []
+        self.journal = Journal(errors=self.errors)
         self.responses: list[AddedResponse] = []
         self.lock = threading.Lock()
         self.counters: dict[Hashable, int] = {}
@@ -279,13 +279,17 @@ class MockState:
         example: Example | None = None,
     ) -> None:
         """Journal a request. Its entry (`recorded`) is built when the test reads the
-        journal, not on the way to every answer."""
+        journal, not on the way to every answer; until then it keeps what the entry needs,
+        not the request's body or its parsed form."""
         entry = partial(
             recorded,
-            http,
+            http.without_body(),
             decoded,
             status=status,
-            request=request,
+            # A Responses request has no `messages` in its body: read as chat messages.
+            messages=request.body.get("messages") if request is not None else None,
+            stream=request.stream if request is not None else False,
+            last_user_message=request.last_user_message if request is not None else None,
             miss=miss,
             reply_headers=reply_headers,
             name=name,
@@ -299,16 +303,18 @@ def recorded(
     decoded: object,
     *,
     status: int,
-    request: ChatRequest | None = None,
+    messages: object = None,
+    stream: bool = False,
+    last_user_message: str | None = None,
     name: str | None = None,
     example: Example | None = None,
     miss: str | None = None,
     reply_headers: Sequence[tuple[str, str]] = (),
 ) -> RecordedRequest:
+    """The journal entry of a request; `messages` stands in when the body has none."""
     body: Any = decoded
-    messages = body.get("messages") if isinstance(body, dict) else None
-    if messages is None and request is not None:
-        messages = request.body.get("messages")  # a Responses request, read as chat messages
+    if isinstance(body, dict) and body.get("messages") is not None:
+        messages = body["messages"]
     model = body.get("model") if isinstance(body, dict) else None
     return RecordedRequest(
         method=http.method,
@@ -317,8 +323,8 @@ def recorded(
         json=body,
         model=model if isinstance(model, str) else None,
         messages=messages if isinstance(messages, list) else [],
-        stream=request.stream if request is not None else False,
-        last_user_message=request.last_user_message if request is not None else None,
+        stream=stream,
+        last_user_message=last_user_message,
         example=name,
         status=status,
         miss=miss,
@@ -331,7 +337,8 @@ def recorded(
 
 def _retry_count(http: HttpRequest) -> int | None:
     value = http.header("x-stainless-retry-count")
-    return int(value) if value is not None and value.isdigit() else None
+    # isascii: "²" is a digit to isdigit(), not to int().
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
 
 def _fresh(limit: RateLimit | None) -> RateLimit | None:
