@@ -349,8 +349,10 @@ files = [f"test_{kind}_{n}.py" for kind in ("with", "without") for n in (few, ma
 for path in files:  # pytest's and the plugin's first-run costs
     session(path)
 overheads = []
-for _ in range(rounds):
-    with_few, with_many, without_few, without_many = map(session, files)
+for i in range(rounds):
+    order = files if i % 2 else files[::-1]  # a drift over the rounds favours neither side
+    times = {path: session(path) for path in order}
+    with_few, with_many, without_few, without_many = (times[path] for path in files)
     overheads.append(((with_many - with_few) - (without_many - without_few)) / (many - few))
 print(statistics.median(overheads))
 """
