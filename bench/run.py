@@ -300,62 +300,65 @@ def start_stop(bench: Bench) -> None:
     )
 
 
+# One timed pytest session in a child process: `load` returns the plugins to register, and
+# is timed too (it may import ours).
+_SESSION = """
+import contextlib, importlib, io, statistics, sys, time
+import pytest
+
+def session(path, load):
+    started = time.perf_counter()
+    plugins = load()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = pytest.main(["-q", "-p", "no:cacheprovider", path], plugins=plugins)
+    assert code == 0, code
+    return time.perf_counter() - started
+"""
+
 # The unused plugin's cost, in one child process: pytest sessions in turn with the plugin
 # registered and without, our modules imported afresh for each, and the median difference of
 # the pairs. A fresh interpreter per session adds tens of ms of noise to a cost of about 1 ms,
 # and loading the plugin by name (-p) with autoload off scans every installed distribution's
 # entry points, which an installed plugin's pytest run does once anyway, for all plugins.
-PLUGIN_COST = """
-import contextlib, importlib, io, statistics, sys, time
-import pytest
-
-def session(with_plugin):
+PLUGIN_COST = (
+    _SESSION
+    + """
+def plain(with_plugin):
     for name in [m for m in sys.modules if m.split(".")[0] == "pytest_llm_mock"]:
         del sys.modules[name]
-    started = time.perf_counter()
-    plugins = [importlib.import_module("pytest_llm_mock.plugin")] if with_plugin else []
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = pytest.main(["-q", "-p", "no:cacheprovider", "test_plain.py"], plugins=plugins)
-    assert code == 0, code
-    return time.perf_counter() - started
+    load = lambda: [importlib.import_module("pytest_llm_mock.plugin")] if with_plugin else []
+    return session("test_plain.py", load)
 
-session(True), session(False)  # pytest's own first-run imports
+plain(True), plain(False)  # pytest's own first-run imports
 differences = []
 for i in range(int(sys.argv[1])):
     order = (True, False) if i % 2 else (False, True)  # neither side always goes first
-    times = dict((side, session(side)) for side in order)
+    times = dict((side, plain(side)) for side in order)
     differences.append(times[True] - times[False])
 print(statistics.median(differences))
 """
+)
 
 # The fixture's cost per test, in one child process with the plugin loaded: sessions of FEW
 # and MANY tests, with the fixture and without; per round, the extra time of the MANY - FEW
 # further tests that use it over the same number that do not; the median of the rounds.
-FIXTURE_COST = """
-import contextlib, importlib, io, statistics, sys, time
-import pytest
-
+FIXTURE_COST = (
+    _SESSION
+    + """
 plugin = importlib.import_module("pytest_llm_mock.plugin")
-
-def session(path):
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = pytest.main(["-q", "-p", "no:cacheprovider", path], plugins=[plugin])
-    assert code == 0, code
-    return time.perf_counter() - started
-
 few, many, rounds = map(int, sys.argv[1:])
 files = [f"test_{kind}_{n}.py" for kind in ("with", "without") for n in (few, many)]
 for path in files:  # pytest's and the plugin's first-run costs
-    session(path)
+    session(path, lambda: [plugin])
 overheads = []
 for i in range(rounds):
     order = files if i % 2 else files[::-1]  # a drift over the rounds favours neither side
-    times = {path: session(path) for path in order}
+    times = {path: session(path, lambda: [plugin]) for path in order}
     with_few, with_many, without_few, without_many = (times[path] for path in files)
     overheads.append(((with_many - with_few) - (without_many - without_few)) / (many - few))
 print(statistics.median(overheads))
 """
+)
 
 
 def child(folder: Path, script: str, *args: str) -> str:

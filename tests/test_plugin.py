@@ -561,10 +561,17 @@ def test_ini_sets_the_session_chunk_size(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest().assert_outcomes(passed=2)
-    pytester.makeini("[pytest]\nllm_chunk_size = none\n")
+    assert_bad_ini_value(
+        pytester, "llm_chunk_size = none", "*llm_chunk_size must be 1 or more, got 'none'*"
+    )
+
+
+def assert_bad_ini_value(pytester: pytest.Pytester, line: str, message: str) -> None:
+    """An ini value that is not valid stops the run as a usage error that names it."""
+    pytester.makeini(f"[pytest]\n{line}\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*llm_chunk_size must be 1 or more, got 'none'*"])
+    result.stderr.fnmatch_lines([message])
 
 
 def test_the_body_limit_from_the_ini_file(hello_project: pytest.Pytester) -> None:
@@ -585,10 +592,9 @@ def test_the_body_limit_from_the_ini_file(hello_project: pytest.Pytester) -> Non
         """
     )
     hello_project.runpytest().assert_outcomes(passed=1)
-    hello_project.makeini("[pytest]\nllm_max_body_size = 0\n")
-    result = hello_project.runpytest()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*llm_max_body_size must be 1 or more, got '0'*"])
+    assert_bad_ini_value(
+        hello_project, "llm_max_body_size = 0", "*llm_max_body_size must be 1 or more, got '0'*"
+    )
 
 
 def test_require_api_key_for_the_whole_run(hello_project: pytest.Pytester) -> None:
