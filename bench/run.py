@@ -445,7 +445,7 @@ def collections(bench: Bench) -> None:
     from pytest_llm_mock._http import HttpRequest
     from pytest_llm_mock._matching import CONVERSATION
     from pytest_llm_mock._postman import load_collection
-    from pytest_llm_mock._state import MockState
+    from pytest_llm_mock._scopes import ServerState
 
     sizes = (10, 1_000, 10_000)
     calls = {}
@@ -458,7 +458,7 @@ def collections(bench: Bench) -> None:
             loaded = time.perf_counter() - started
             if size == 10_000:
                 bench.row("load a 10,000-example collection", loaded, "s", "<= 1 s", loaded <= 1)
-            state = MockState()
+            state = ServerState().base
             state.use(collection, CONVERSATION)
             body = json.dumps(
                 {

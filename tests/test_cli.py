@@ -55,6 +55,16 @@ def test_unanswered_requests_make_serve_exit_1_unless_lenient(tmp_path: Path) ->
             assert stop(served) == code
 
 
+def test_a_miss_counts_at_shutdown_after_the_journal_limit_dropped_it(tmp_path: Path) -> None:
+    with serving(str(DEFAULT_COLLECTION), "--journal-limit", "3", cwd=tmp_path) as served:
+        with pytest.raises(openai.NotFoundError):
+            ask(served, [{"role": "user", "content": "Hello?"}])
+        for _ in range(10):
+            assert ask(served, HELLO) == "Hello! How can I help you today?"
+        assert stop(served) == 1
+        served.wait_for("pytest-llm-mock stopped: 11 requests, 1 not answered")
+
+
 def test_watch_serves_a_saved_edit_and_keeps_the_last_good_collection(tmp_path: Path) -> None:
     path = tmp_path / "collection.json"
     body = postman.chat_body(("user", "Hello"), model=None)

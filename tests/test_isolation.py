@@ -81,9 +81,10 @@ def test_after_a_session_the_port_is_closed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         import pathlib
+        import urllib.parse
 
         def test_writes_its_port(llm_mock_server):
-            port = llm_mock_server.url.rsplit(":", 1)[1]
+            port = str(urllib.parse.urlsplit(llm_mock_server.url).port)
             pathlib.Path("port.txt").write_text(port)
             assert False, "a failing session closes its server too"
         """

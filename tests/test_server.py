@@ -9,8 +9,8 @@ import pytest
 
 from pytest_llm_mock import LLMMockServer
 from pytest_llm_mock._app import create_app
+from pytest_llm_mock._scopes import ServerState
 from pytest_llm_mock._server import ServerThread
-from pytest_llm_mock._state import MockState
 
 from . import http
 
@@ -78,7 +78,7 @@ def test_connections_have_nagles_algorithm_off_whatever_the_event_loop(loop: str
     """A response goes out in two writes, head then body: with Nagle's algorithm on, the body
     waits for the client's delayed ACK (40 ms on Linux). asyncio, used where uvloop is not
     installed (Windows), turns it off only on sockets made as TCP."""
-    thread = ServerThread(create_app(MockState()), loop=loop)
+    thread = ServerThread(create_app(ServerState()), loop=loop)
     thread.start()
     try:
         with socket.create_connection(("127.0.0.1", thread.port)) as client:

@@ -21,7 +21,7 @@ from ._http import HttpRequest
 from ._openai import digest, dumps
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._state import MockState, Reply
+from ._state import Reply, Scope
 from ._stream import completion, pieces
 
 _ERROR_TYPES = {
@@ -35,7 +35,7 @@ _ERROR_TYPES = {
 }
 
 
-def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
+def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     try:
         if not isinstance(decoded, Mapping):
             raise RequestError("Invalid type for request body: expected an object.")
@@ -68,7 +68,7 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
 
 
 def _reply(
-    state: MockState,
+    state: Scope,
     http: HttpRequest,
     body: Mapping[str, Any],
     request: ChatRequest,

@@ -28,7 +28,9 @@ from ._events import EventStream, pause
 from ._http import HttpRequest, RawHeaders
 from ._openai import dumps, error_object
 from ._responses_api import answer as answer_responses
-from ._state import MockState, Reply
+from ._scopes import PREFIX, ServerState
+from ._state import Reply
+from ._state import Scope as TestScope
 
 
 class _ModelId(Convertor[str]):
@@ -63,40 +65,58 @@ SERVED = (
 
 class MockApp:
     """The ASGI app of one server. The API's POST paths, the hot path of every test, are
-    answered here directly; the other routes, and unknown paths, by Starlette."""
+    answered here directly; the other routes, and unknown paths, by Starlette.
 
-    def __init__(self, state: MockState) -> None:
+    Every route is served at its path and under a test's prefix (`/_t/N/v1/...`): the prefix
+    picks the scope the request is charged to (it becomes the ASGI `root_path`); without one,
+    the test running now is charged."""
+
+    def __init__(self, state: ServerState) -> None:
         self.state = state
         self.router = Starlette(routes=_routes(), exception_handlers={HTTPException: _http_error})
-        self.router.state.mock = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
+            mock = self.state.current
+            if path.startswith(PREFIX):
+                number = path[len(PREFIX) :].partition("/")[0]
+                if number.isascii() and number.isdigit():
+                    mock = self.state.scope_for(int(number))
+                    scope["root_path"] = scope.get("root_path", "") + PREFIX + number
+                    path = _route_path(scope)
+            scope["llm_mock"] = mock
             endpoint = _POSTS.get(path)
             if endpoint is not None:
-                scope["app"] = self.router  # as Starlette sets it: endpoints find the state
+                scope["app"] = self.router  # as Starlette sets it
                 if scope["method"] == "POST":
-                    await endpoint.serve(self.state, scope, receive, send)
+                    await endpoint.serve(mock, scope, receive, send)
                 else:
-                    reply = _route_error(self.state, scope, 405, (("allow", "POST"),))
+                    reply = _route_error(mock, scope, 405, (("allow", "POST"),))
                     await _send_reply(send, reply)
                 return
             if path.endswith("/") and path[:-1] in _POSTS:
                 # What Starlette does for its own routes: 307, the client repeats its POST.
-                url = URL(scope=scope).replace(path=path[:-1])
+                url = URL(scope=scope).replace(path=scope["path"][:-1])
                 await RedirectResponse(url)(scope, receive, send)
                 return
         await self.router(scope, receive, send)
 
 
-def create_app(state: MockState) -> MockApp:
+def _route_path(scope: Scope) -> str:
+    """The path without a test's prefix (the ASGI `root_path`)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    return (path[len(root) :] or "/") if root and path.startswith(root) else path
+
+
+def create_app(state: ServerState) -> MockApp:
     """One app per server; every route answers through `state`. The route table is built
     once per process and shared: endpoints find their server's state on the app."""
     return MockApp(state)
 
 
-Handler = Callable[[MockState, HttpRequest, Scope], Reply]
+Handler = Callable[[TestScope, HttpRequest, Scope], Reply]
 
 
 class _Disconnected(Exception):
@@ -114,11 +134,11 @@ class Guarded:
         self.errors = errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.serve(scope["app"].state.mock, scope, receive, send)
+        await self.serve(scope["llm_mock"], scope, receive, send)
 
-    async def serve(self, state: MockState, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve(self, state: TestScope, scope: Scope, receive: Receive, send: Send) -> None:
         received_at = time.monotonic()
-        method, path = scope["method"], scope["path"]
+        method, path = scope["method"], _route_path(scope)
         headers = scope["headers"]
         client = scope.get("client")
         try:
@@ -157,42 +177,42 @@ class Guarded:
             await _send_reply(send, reply)
 
 
-def _api(answer: Callable[[MockState, HttpRequest, object], Reply]) -> Handler:
-    def handler(state: MockState, http: HttpRequest, _: Scope) -> Reply:
+def _api(answer: Callable[[TestScope, HttpRequest, object], Reply]) -> Handler:
+    def handler(state: TestScope, http: HttpRequest, _: Scope) -> Reply:
         return state.api(http, partial(answer, state))
 
     return handler
 
 
-def _models(state: MockState, http: HttpRequest, _: Scope) -> Reply:
+def _models(state: TestScope, http: HttpRequest, _: Scope) -> Reply:
     return state.models(http)
 
 
-def _model(state: MockState, http: HttpRequest, scope: Scope) -> Reply:
+def _model(state: TestScope, http: HttpRequest, scope: Scope) -> Reply:
     return state.model(http, str(scope["path_params"]["model"]))
 
 
-def _health(state: MockState, http: HttpRequest, _: Scope) -> Reply:
+def _health(state: TestScope, http: HttpRequest, _: Scope) -> Reply:
     state.record(http, 200)
     return Reply(200, dumps({"status": "ok"}))
 
 
-def _root(state: MockState, http: HttpRequest, _: Scope) -> Reply:
+def _root(state: TestScope, http: HttpRequest, _: Scope) -> Reply:
     state.record(http, 200)
     return Reply(200, dumps(_summary(state)))
 
 
 async def _journal(request: Request) -> Response:
-    state: MockState = request.app.state.mock
+    state: TestScope = request.scope["llm_mock"]
     if request.method == "DELETE":
-        state.reset()
+        state.clear()
         return Response(status_code=204)
     body = [r.to_json() for r in state.journal.snapshot()]
     return Response(dumps(body), media_type="application/json")
 
 
 async def _collection(request: Request) -> Response:
-    state: MockState = request.app.state.mock
+    state: TestScope = request.scope["llm_mock"]
     return Response(dumps(state.describe()), media_type="application/json")
 
 
@@ -233,7 +253,7 @@ def _routes() -> list[Route]:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's 404 and 405, as OpenAI-shaped errors that list what is served."""
     assert isinstance(exc, HTTPException)
-    state: MockState = request.app.state.mock
+    state: TestScope = request.scope["llm_mock"]
     reply = _route_error(state, request.scope, exc.status_code, (exc.headers or {}).items())
     return Response(
         reply.body,
@@ -244,9 +264,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _route_error(
-    state: MockState, scope: Scope, status: int, headers: Iterable[tuple[str, str]]
+    state: TestScope, scope: Scope, status: int, headers: Iterable[tuple[str, str]]
 ) -> Reply:
-    method, path = scope["method"], scope["path"]
+    method, path = scope["method"], _route_path(scope)
     http = HttpRequest(method, path, scope["headers"], b"", received_at=time.monotonic())
     served = "; ".join(SERVED)
     if status == 405:
@@ -310,7 +330,7 @@ async def _read_body(receive: Receive, headers: RawHeaders, limit: int) -> bytes
         chunks.append(chunk)
 
 
-def _summary(state: MockState) -> dict[str, Any]:
+def _summary(state: TestScope) -> dict[str, Any]:
     from importlib.metadata import version
 
     return {

@@ -1,5 +1,5 @@
 """Chat completions: answering `POST /v1/chat/completions` from the state's added responses,
-collection and faults. The gate before it (key, rate limit, JSON body) is `MockState.api`.
+collection and faults. The gate before it (key, rate limit, JSON body) is `Scope.api`.
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
@@ -19,11 +19,11 @@ from ._openai import digest, dumps, error_object, status_error
 from ._record import RecordError
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._state import MockState, Reply
+from ._state import Reply, Scope
 from ._stream import render
 
 
-def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
+def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     try:
         request = parse_chat_request(decoded)
     except RecursionError:
@@ -47,7 +47,7 @@ Choice = Failure | AddedResponse | Example | Miss
 
 
 def choose(
-    state: MockState, http: HttpRequest, request: ChatRequest, indexes: Sequence[Index]
+    state: Scope, http: HttpRequest, request: ChatRequest, indexes: Sequence[Index]
 ) -> Choice:
     """What answers `request`: a queued failure, an added response, or an example of the
     first index that has one (Postman's selection headers and sequences included)."""
@@ -88,7 +88,7 @@ def choose(
     return found[min(position, len(found) - 1)]
 
 
-def _answer(state: MockState, http: HttpRequest, request: ChatRequest) -> Reply:
+def _answer(state: Scope, http: HttpRequest, request: ChatRequest) -> Reply:
     choice = choose(state, http, request, [state.index])
     if isinstance(choice, Failure):
         headers = choice.headers()
@@ -104,7 +104,7 @@ def _answer(state: MockState, http: HttpRequest, request: ChatRequest) -> Reply:
     return _reply(state, http, request, choice)
 
 
-def identify(state: MockState, source: Example | AddedResponse) -> tuple[Example | None, str, str]:
+def identify(state: Scope, source: Example | AddedResponse) -> tuple[Example | None, str, str]:
     """The example behind an answer (if any), the name reports show, and the seed its built
     ids derive from."""
     if isinstance(source, Example):
@@ -113,7 +113,7 @@ def identify(state: MockState, source: Example | AddedResponse) -> tuple[Example
 
 
 def _reply(
-    state: MockState, http: HttpRequest, request: ChatRequest, source: Example | AddedResponse
+    state: Scope, http: HttpRequest, request: ChatRequest, source: Example | AddedResponse
 ) -> Reply:
     """The answer of an example or an added response, as JSON or as a stream."""
     example, name, seed = identify(state, source)
@@ -157,7 +157,7 @@ def _render(
 
 
 def record_upstream(
-    state: MockState, http: HttpRequest, request: ChatRequest, path: str, body: object
+    state: Scope, http: HttpRequest, request: ChatRequest, path: str, body: object
 ) -> Example | Reply:
     """Record mode: ask the upstream, save its answer as a new example on `path`, serve the
     reloaded collection, and return the new example (or the 502 saying why not).
@@ -185,14 +185,14 @@ def record_upstream(
     return example
 
 
-def miss_reply(state: MockState, http: HttpRequest, request: ChatRequest, miss: Miss) -> Reply:
+def miss_reply(state: Scope, http: HttpRequest, request: ChatRequest, miss: Miss) -> Reply:
     error = error_object(miss.text, "invalid_request_error", code="llm_mock_no_match")
     _record(state, http, request, 404, miss=miss.text)
     return Reply(404, dumps(error), (("x-should-retry", "false"),))
 
 
 def _record(
-    state: MockState,
+    state: Scope,
     http: HttpRequest,
     request: ChatRequest,
     status: int,

@@ -18,7 +18,7 @@ from ._http import HttpRequest
 from ._openai import digest, dumps, error_object, estimate_tokens, status_error
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._state import MockState, Reply
+from ._state import Reply, Scope
 from ._stream import completion, pieces
 
 # The API's default prompt: the document separator, "as if from the start of a new document".
@@ -76,7 +76,7 @@ def prompt_request(body: Mapping[str, Any], prompt: str) -> ChatRequest:
     return parse_chat_request(chat)
 
 
-def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
+def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     try:
         if not isinstance(decoded, Mapping):
             raise RequestError("Invalid type for request body: expected an object.")
@@ -114,9 +114,7 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
     return Reply(200, dumps(body), headers, stream, state.delivery)
 
 
-def _text(
-    source: Example | AddedResponse, request: ChatRequest, state: MockState
-) -> tuple[str, str]:
+def _text(source: Example | AddedResponse, request: ChatRequest, state: Scope) -> tuple[str, str]:
     """The completion text and finish reason an example or added response gives."""
     answer = source.answer
     own = isinstance(source, Example) and source.path == COMPLETIONS_PATH
@@ -130,7 +128,7 @@ def _text(
 
 
 def _error(
-    state: MockState,
+    state: Scope,
     http: HttpRequest,
     decoded: object,
     request: ChatRequest,

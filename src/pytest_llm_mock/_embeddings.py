@@ -21,7 +21,7 @@ from ._collection import Example, ObjectAnswer, TextAnswer
 from ._http import HttpRequest
 from ._openai import dumps, error_object, estimate_tokens, status_error
 from ._request import RequestError
-from ._state import MockState, Reply
+from ._state import Reply, Scope
 
 EMBEDDINGS_PATH = "/embeddings"
 MAX_INPUTS = 2048
@@ -140,7 +140,7 @@ def embeddings_body(
     }
 
 
-def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
+def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     """Answer an embeddings request: a saved example for its inputs, or generated vectors."""
     try:
         request = parse_embedding_request(decoded)
@@ -162,7 +162,7 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
     return Reply(example.status, dumps(_example_body(example, request)), example.headers)
 
 
-def _saved_example(state: MockState, request: EmbeddingRequest) -> Example | None:
+def _saved_example(state: Scope, request: EmbeddingRequest) -> Example | None:
     """A saved embeddings example for these inputs, preferring one for this model."""
     found = [
         e

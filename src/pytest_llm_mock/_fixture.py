@@ -5,6 +5,7 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
+import copy
 import os
 import traceback
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -18,12 +19,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._assertions import RequestAssertions
 from ._collection import Collection, empty_collection, status_problem
 from ._faults import BREAKS, DEFAULT_STALL, Failure, RateLimit, StreamBreak, StreamFault
-from ._journal import RecordedRequest
+from ._journal import DEFAULT_LIMIT, RecordedRequest
 from ._matching import Strategy, resolve_strategy
 from ._postman import load_cached
 from ._request import ChatRequest
 from ._responses import ToolCallSpec, build_added_response
-from ._state import MockState
+from ._scopes import ServerState
+from ._state import DEFAULT_MAX_BODY_BYTES, Scope
+from ._stream import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
@@ -59,24 +62,36 @@ class LLMMockServer(RequestAssertions):
         journal_limit: int | None = None,
     ) -> None:
         self.strict = strict
-        self._state = MockState()
-        if max_body_size is not None:
-            if max_body_size < 1:
-                raise ValueError(f"max_body_size must be 1 or more, got {max_body_size}")
-            self._state.max_body_bytes = max_body_size
-        if journal_limit is not None:
-            if journal_limit < 1:
-                raise ValueError(f"journal_limit must be 1 or more, got {journal_limit}")
-            self._state.journal.limit = journal_limit
-        if chunk_size is not None:
-            if chunk_size < 1:
-                raise ValueError(f"chunk_size must be 1 or more, got {chunk_size}")
-            self._state.default_chunk_size = self._state.chunk_size = chunk_size
+        limits = {"max_body_size": max_body_size, "chunk_size": chunk_size}
+        limits["journal_limit"] = journal_limit
+        for name, value in limits.items():
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be 1 or more, got {value}")
+        self._server = ServerState(
+            max_body_bytes=max_body_size or DEFAULT_MAX_BODY_BYTES,
+            journal_limit=journal_limit or DEFAULT_LIMIT,
+            chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+        )
+        self._state: Scope = self._server.base
+        self._reported: str | None = None  # the verdict already shown in this test's report
         self._host = host
         self._port = port
         self._thread: ServerThread | None = None
         self._clients: list[Any] = []
         self.use(collection, match=match)
+
+    def _open_scope(self, name: str) -> LLMMockServer:
+        """The same server seen by one test: its own scope, journal and settings, and its
+        own URL prefix. `_close_scope()` ends it."""
+        view = copy.copy(self)
+        view._state = self._server.open(name)
+        view._reported = None
+        view._clients = []
+        return view
+
+    def _close_scope(self) -> None:
+        self._close_clients()
+        self._server.close(self._state)
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -86,7 +101,7 @@ class LLMMockServer(RequestAssertions):
             from ._app import create_app
             from ._server import ServerThread
 
-            self._thread = ServerThread(create_app(self._state), host=self._host, port=self._port)
+            self._thread = ServerThread(create_app(self._server), host=self._host, port=self._port)
         if not self._thread.running:
             self._thread.start()
         return self
@@ -116,17 +131,18 @@ class LLMMockServer(RequestAssertions):
 
     @property
     def url(self) -> str:
-        """`http://127.0.0.1:PORT`, the server's root."""
+        """`http://127.0.0.1:PORT`, the server's root; in a test, `http://127.0.0.1:PORT/_t/N`,
+        the test's own prefix, under which every route is served."""
         # Known once started; still known while offline() or after stop(), so that clients
         # can try it and meet the refused connection.
         if self._thread is None or not self._thread.port:
             raise RuntimeError("the server is not running; call start() or use it in a with block")
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._thread.port}"
+        return f"http://{host}:{self._thread.port}{self._state.prefix}"
 
     @property
     def base_url(self) -> str:
-        """`http://127.0.0.1:PORT/v1`, for any OpenAI-compatible client."""
+        """`url` + `/v1`, for any OpenAI-compatible client."""
         return self.url + "/v1"
 
     @property
@@ -311,7 +327,8 @@ class LLMMockServer(RequestAssertions):
 
     @property
     def dropped_requests(self) -> int:
-        """Requests left out of `requests` because the journal limit was reached."""
+        """Requests left out of `requests` because the journal limit was reached (a request
+        nothing answered stays in `unmatched` all the same)."""
         return self._state.journal.dropped
 
     @property
@@ -321,8 +338,9 @@ class LLMMockServer(RequestAssertions):
 
     @property
     def unmatched(self) -> list[RecordedRequest]:
-        """The requests that nothing answered."""
-        return [r for r in self.requests if r.miss is not None]
+        """The requests that nothing answered, even those the journal limit dropped from
+        `requests` (the first 1,000 of them)."""
+        return self._state.journal.misses()
 
     # -- verdict ---------------------------------------------------------------------------
 
@@ -340,11 +358,14 @@ class LLMMockServer(RequestAssertions):
         for error in list(self._state.errors):
             trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             sections.append(f"pytest-llm-mock raised an error while answering:\n{trace}")
-        if unmatched:
-            lines = [f"{len(unmatched)} request(s) were not answered by any example:"]
+        missed = self._state.journal.miss_count
+        if missed:
+            lines = [f"{missed} request(s) were not answered by any example:"]
             for number, request in enumerate(unmatched, start=1):
                 lines.append(f"{number}. {request.method} {request.path}")
                 lines += ["   " + line for line in (request.miss or "").splitlines()]
+            if missed > len(unmatched):
+                lines.append(f"({missed - len(unmatched)} more not listed)")
             sections.append("\n".join(lines))
         failures = [f for f in self._state.failures if f.pending]
         if failures:

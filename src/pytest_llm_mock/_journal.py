@@ -117,6 +117,7 @@ def shorten(text: str, width: int) -> str:
 
 
 DEFAULT_LIMIT = 10_000
+MISS_LIMIT = 1_000  # misses whose explanation is kept, whatever the journal limit
 
 
 class _Deferred:
@@ -147,55 +148,73 @@ class Journal:
     """Recorded requests, appended from the server thread, read from the test.
 
     At most `limit` requests are kept (the newest); `dropped` counts the others, so a long
-    session cannot exhaust memory and still says that it lost some. An entry that cannot be
-    built is left out and its error goes to `errors`, which the test's verdict reports."""
+    session cannot exhaust memory and still says that it lost some. Requests that nothing
+    answered are also kept apart, where the limit does not reach them: a miss is never
+    forgotten (`miss_count` counts them all; the first `MISS_LIMIT` keep their explanation).
+    An entry that cannot be built is left out and its error goes to `errors`, which the
+    test's verdict reports."""
 
     def __init__(
         self, limit: int = DEFAULT_LIMIT, errors: list[BaseException] | None = None
     ) -> None:
         self._lock = threading.Lock()
         self._entries: list[RecordedRequest | _Deferred] = []
+        self._misses: list[RecordedRequest | _Deferred] = []
         self.listeners: list[Callable[[RecordedRequest], None]] = []
         self.limit = limit
         self.dropped = 0
+        self.miss_count = 0
         self.errors: list[BaseException] = [] if errors is None else errors
 
     def append(self, entry: RecordedRequest) -> None:
         """Add a request in arrival order: one whose body took longer to read may be
         answered after a later one, but is listed before it."""
-        self._insert(entry)
+        self._insert(entry, miss=entry.miss is not None)
         for listener in self.listeners:
             listener(entry)
 
-    def defer(self, received_at: float, build: Callable[[], RecordedRequest]) -> None:
+    def defer(
+        self, received_at: float, build: Callable[[], RecordedRequest], *, miss: bool = False
+    ) -> None:
         """Add a request whose entry `build` makes when the journal is read (at once when
-        someone listens)."""
+        someone listens). `miss`: nothing answered it."""
         if self.listeners:
             self.append(build())
         else:
-            self._insert(_Deferred(received_at, build))
+            self._insert(_Deferred(received_at, build), miss=miss)
 
-    def _insert(self, entry: RecordedRequest | _Deferred) -> None:
+    def _insert(self, entry: RecordedRequest | _Deferred, *, miss: bool) -> None:
         with self._lock:
-            entries = self._entries
-            if entries and entry.received_at < entries[-1].received_at:
-                bisect.insort(entries, entry, key=lambda e: e.received_at)
-            else:
-                entries.append(entry)
-            if len(entries) > self.limit:
-                del entries[: len(entries) - self.limit]
+            _insort(self._entries, entry)
+            if len(self._entries) > self.limit:
+                del self._entries[: len(self._entries) - self.limit]
                 self.dropped += 1
+            if miss:
+                self.miss_count += 1
+                if len(self._misses) < MISS_LIMIT:
+                    _insort(self._misses, entry)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self.dropped = 0
+            self._misses.clear()
+            self.dropped = self.miss_count = 0
 
     def snapshot(self) -> list[RecordedRequest]:
         """The entries, oldest first. They are built outside the lock, so that the server
         can go on journaling while a long journal is first read."""
         with self._lock:
             entries = list(self._entries)
+        return self._built(entries)
+
+    def misses(self) -> list[RecordedRequest]:
+        """The requests nothing answered, oldest first, whether or not the limit dropped
+        them from `snapshot()` (at most `MISS_LIMIT`; `miss_count` counts them all)."""
+        with self._lock:
+            entries = list(self._misses)
+        return self._built(entries)
+
+    def _built(self, entries: list[RecordedRequest | _Deferred]) -> list[RecordedRequest]:
         built: list[RecordedRequest] = []
         for item in entries:
             if not isinstance(item, _Deferred):
@@ -209,14 +228,26 @@ class Journal:
 
     def _drop(self, item: _Deferred, error: Exception) -> None:
         with self._lock:
-            for i, entry in enumerate(self._entries):
-                if entry is item:
-                    del self._entries[i]
-                    self.errors.append(error)
-                    return
+            found = False
+            for entries in (self._entries, self._misses):
+                for i, entry in enumerate(entries):
+                    if entry is item:
+                        del entries[i]
+                        found = True
+                        break
+            if found:
+                self.errors.append(error)
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _insort(entries: list[RecordedRequest | _Deferred], entry: RecordedRequest | _Deferred) -> None:
+    """Append, or insert in arrival order when the request arrived before the last one."""
+    if entries and entry.received_at < entries[-1].received_at:
+        bisect.insort(entries, entry, key=lambda e: e.received_at)
+    else:
+        entries.append(entry)
 
 
 def retry_delay(headers: Sequence[tuple[str, str]]) -> float | None:

@@ -7,12 +7,16 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._collection import CHAT_PATH, Collection
-from ._journal import RecordedRequest
+from ._journal import Journal, RecordedRequest
+
+if TYPE_CHECKING:
+    from ._scopes import Late
 
 SECTION = "llm-mock"
+LATE_SHOWN = 20  # late requests listed in the summary; all are counted
 
 
 def failure_section(requests: list[RecordedRequest], failures: str | None) -> str:
@@ -33,13 +37,15 @@ class Stats:
     dropped: int = 0  # requests the journal limit left out
     examples: dict[str, list[str]] = field(default_factory=dict)  # collection -> all names
     reached: dict[str, set[str]] = field(default_factory=dict)  # collection -> answered
+    late: int = 0  # requests that arrived after their test ended
+    late_lines: list[str] = field(default_factory=list)  # the first of them, described
 
-    def add(
-        self, collection: Collection, requests: list[RecordedRequest], dropped: int = 0
-    ) -> None:
-        self.dropped += dropped
-        self.requests += len(requests) + dropped
-        self.unmatched += sum(1 for r in requests if r.miss is not None)
+    def add(self, collection: Collection, journal: Journal) -> None:
+        """A test's requests, its misses counted apart from what the journal limit dropped."""
+        requests = journal.snapshot()
+        self.dropped += journal.dropped
+        self.requests += len(requests) + journal.dropped
+        self.unmatched += journal.miss_count
         # Only chat examples answer requests; a saved GET /models sample never does.
         answering = [e.full_name for e in collection.examples if e.path == CHAT_PATH]
         if not answering:
@@ -49,6 +55,13 @@ class Stats:
         reached = self.reached.setdefault(name, set())
         reached.update(r.answered_by.full_name for r in requests if r.answered_by is not None)
 
+    def add_late(self, drained: tuple[int, list[Late]]) -> None:
+        count, described = drained
+        self.late += count
+        for late in described:
+            if len(self.late_lines) < LATE_SHOWN:
+                self.late_lines.append(f"{late.test}: {late.request.describe()}")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
@@ -56,12 +69,17 @@ class Stats:
             "dropped": self.dropped,
             "examples": self.examples,
             "reached": {k: sorted(v) for k, v in self.reached.items()},
+            "late": self.late,
+            "late_lines": self.late_lines,
         }
 
     def merge(self, data: dict[str, Any]) -> None:
         self.requests += int(data["requests"])
         self.unmatched += int(data["unmatched"])
         self.dropped += int(data.get("dropped", 0))
+        self.late += int(data.get("late", 0))
+        room = LATE_SHOWN - len(self.late_lines)
+        self.late_lines += [str(line) for line in data.get("late_lines", [])][: max(room, 0)]
         for name, examples in data["examples"].items():
             self.examples.setdefault(name, examples)
         for name, reached in data["reached"].items():
@@ -88,6 +106,14 @@ class Stats:
                 f"the journal limit was reached: {self.dropped} requests were not kept "
                 "(raise it with the ini key llm_journal_limit)"
             )
+        if self.late:
+            lines.append(
+                f"{self.late} request(s) arrived after their test had ended: answered from "
+                "that test's collection, counted in no test's journal or verdict:"
+            )
+            lines += [f"  {line}" for line in self.late_lines]
+            if self.late > len(self.late_lines):
+                lines.append(f"  ({self.late - len(self.late_lines)} more not listed)")
         if verbose:
             for name, examples in unreached.items():
                 lines += [f"  {name}: {example}" for example in examples]

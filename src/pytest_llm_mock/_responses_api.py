@@ -27,11 +27,11 @@ from ._http import HttpRequest
 from ._openai import digest, dumps, error_object, status_error
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
-from ._state import MockState, Reply
+from ._state import Reply, Scope
 from ._stream import completion
 
 
-def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
+def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     try:
         body, messages = _conversation(state, decoded)
         chat = {"model": body.get("model"), "messages": messages, "stream": body.get("stream")}
@@ -57,9 +57,7 @@ def answer(state: MockState, http: HttpRequest, decoded: object) -> Reply:
         return _reply(state, http, body, request=request, messages=messages, source=choice)
 
 
-def _conversation(
-    state: MockState, decoded: object
-) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
+def _conversation(state: Scope, decoded: object) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
     """The request body, and its whole conversation as chat messages: instructions, then
     the stored conversation of `previous_response_id`, then the new input."""
     if not isinstance(decoded, Mapping):
@@ -89,7 +87,7 @@ def _conversation(
 
 
 def _reply(
-    state: MockState,
+    state: Scope,
     http: HttpRequest,
     body: Mapping[str, Any],
     *,
@@ -140,7 +138,7 @@ def _response(
 
 
 def _journal(
-    state: MockState,
+    state: Scope,
     http: HttpRequest,
     body: Mapping[str, Any],
     request: ChatRequest,

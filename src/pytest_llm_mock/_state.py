@@ -1,6 +1,6 @@
-"""What the server knows between requests: the active collection, responses added from
-Python, sequence counters and the journal. It decides every answer; the app only carries
-bytes in and out.
+"""A test's scope: the collection it is served, responses added from Python, faults,
+sequence counters and the journal. It decides every answer; the app only carries bytes in
+and out.
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._collection import (
     CHAT_PATH,
@@ -39,7 +39,9 @@ from ._openai import (
 from ._record import Recorder
 from ._request import ChatRequest
 from ._responses import AddedResponse
-from ._stream import DEFAULT_CHUNK_SIZE
+
+if TYPE_CHECKING:
+    from ._scopes import ServerState
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 
@@ -55,35 +57,49 @@ class Reply:
     delivery: Delivery = field(default_factory=Delivery)
 
 
-class MockState:
-    """The mutable side of the server. Requests arrive on the server thread; the test
-    thread reads the journal and switches collections between tests."""
+class Scope:
+    """What one test owns (`ServerState` holds what lasts): the collection it is served,
+    its journal, responses added from Python, faults, counters and settings. Requests arrive
+    on the server thread; the test thread sets it up and reads the journal.
 
-    def __init__(self) -> None:
+    Number 0 is the server's own scope (`serve`, a plain `LLMMockServer`); a test's scope
+    has a number of its own, and clients reach it under the URL prefix `/_t/<number>`."""
+
+    def __init__(self, server: ServerState, number: int, name: str) -> None:
+        self.server = server
+        self.number = number
+        self.name = name  # the test, for reports of requests that came after it ended
         self.errors: list[BaseException] = []
-        self.journal = Journal(errors=self.errors)
+        self.journal = Journal(limit=server.journal_limit, errors=self.errors)
         self.responses: list[AddedResponse] = []
-        self.lock = threading.Lock()
         self.counters: dict[Hashable, int] = {}
-        self._indexes: dict[tuple[Collection, Hashable, str], Index] = {}
         self.conversations: dict[str, list[dict[str, Any]]] = {}  # Responses, by response id
-        # Rendered chat answers by (answer source, request path and bytes, chunk size); per test.
+        # Rendered chat answers by (answer source, request path and bytes, chunk size).
         self.rendered: dict[tuple[int, str, bytes, int], Reply] = {}
         self._added = 0
-        self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
-        self.default_api_key: str | None = None
-        self.api_key: str | None = None
-        self.default_chunk_size = DEFAULT_CHUNK_SIZE
-        self.chunk_size = DEFAULT_CHUNK_SIZE
+        self.api_key = server.default_api_key
+        self.chunk_size = server.default_chunk_size
         self.delivery = Delivery()  # latency and chunk delay for every answer of a test
         self.failures: list[Failure] = []
         self.stream_faults: list[StreamFault] = []
-        self.default_rate_limit: RateLimit | None = None
-        self.rate_limit: RateLimit | None = None
+        self.rate_limit = _fresh(server.default_rate_limit)
         self.recorder: Recorder | None = None  # record mode: misses go upstream
         self.collection = empty_collection()
         self.strategy = CONVERSATION
         self.index = self.index_for(self.collection, self.strategy)
+
+    @property
+    def prefix(self) -> str:
+        """The path prefix that reaches this scope (none for the server's own)."""
+        return f"/_t/{self.number}" if self.number else ""
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self.server.lock
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.server.max_body_bytes
 
     def use(self, collection: Collection, strategy: Strategy) -> None:
         """Serve `collection` matched by `strategy`; the index is built once per pair."""
@@ -93,27 +109,31 @@ class MockState:
             self.rendered.clear()
 
     def index_for(self, collection: Collection, strategy: Strategy, path: str = CHAT_PATH) -> Index:
-        cache_key = (collection, strategy.cache_key, path)
-        index = self._indexes.get(cache_key)
-        if index is None:
-            index = self._indexes[cache_key] = Index.build(collection.examples, strategy, path)
-        return index
+        return self.server.index_for(collection, strategy, path)
 
     def reset(self) -> None:
+        """Forget requests, counters, added responses, faults and settings."""
         with self.lock:
             self.journal.clear()
             self.responses.clear()
             self.counters.clear()
             self.errors.clear()
             self._added = 0
-            self.chunk_size = self.default_chunk_size
-            self.api_key = self.default_api_key
+            self.chunk_size = self.server.default_chunk_size
+            self.api_key = self.server.default_api_key
             self.delivery = Delivery()
             self.failures.clear()
             self.stream_faults.clear()
-            self.rate_limit = _fresh(self.default_rate_limit)
+            self.rate_limit = _fresh(self.server.default_rate_limit)
             self.conversations.clear()
             self.rendered.clear()
+
+    def clear(self) -> None:
+        """What a client may reset over HTTP: the journal and the sequence counters. Settings
+        made from Python (key, added responses, faults) stay until the test ends."""
+        with self.lock:
+            self.journal.clear()
+            self.counters.clear()
 
     def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
         """Add a response built by `build(number)`; numbers count from 1 in each test."""
@@ -295,7 +315,7 @@ class MockState:
             name=name,
             example=example,
         )
-        self.journal.defer(http.received_at, entry)
+        self.journal.defer(http.received_at, entry, miss=miss is not None)
 
 
 def recorded(

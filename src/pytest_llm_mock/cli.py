@@ -151,9 +151,9 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         journal_limit=args.journal_limit,
         max_body_size=args.max_body_size,
     )
-    server._state.default_rate_limit = server._state.rate_limit = limit
+    server._server.default_rate_limit = server._state.rate_limit = limit
     server._state.recorder = recorder
-    server._state.default_api_key = server._state.api_key = args.require_api_key
+    server._server.default_api_key = server._state.api_key = args.require_api_key
     try:
         server.start()
     except OSError as exc:
@@ -191,10 +191,12 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if watcher is not None:
             watcher.stop()
         server.stop()
-    requests = state.journal.snapshot()
-    unanswered = sum(1 for r in requests if r.miss is not None)  # of those kept
+    journal = state.journal
+    unanswered = journal.miss_count  # all of them, whatever the journal limit dropped
     print(
-        f"pytest-llm-mock stopped: {len(requests)} requests, {unanswered} not answered", flush=True
+        f"pytest-llm-mock stopped: {len(journal) + journal.dropped} requests, "
+        f"{unanswered} not answered",
+        flush=True,
     )
     return 1 if unanswered and not args.lenient else 0
 

@@ -24,7 +24,6 @@ FIXTURE = "llm_mock_server"
 _SERVER: pytest.StashKey[LLMMockServer] = pytest.StashKey()
 _SETTINGS: pytest.StashKey[Settings] = pytest.StashKey()
 _BROKEN: pytest.StashKey[str] = pytest.StashKey()  # a usage error found in an xdist worker
-_REPORTED: pytest.StashKey[bool] = pytest.StashKey()
 _STATS: pytest.StashKey[Stats] = pytest.StashKey()
 
 
@@ -76,11 +75,12 @@ def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
         journal_limit=limit,
         max_body_size=int(body_size) if body_size else None,
     ).start()
-    server._state.default_api_key = pytestconfig.getoption("llm_require_api_key")
+    server._server.default_api_key = pytestconfig.getoption("llm_require_api_key")
     try:
         yield server
     finally:
         server.stop()
+        _stats(pytestconfig).add_late(server._server.late.drain())
 
 
 @pytest.fixture
@@ -94,22 +94,26 @@ def llm_mock_server(
     if _BROKEN in item.stash:
         pytest.fail(item.stash[_BROKEN], pytrace=False)
     settings = item.stash.get(_SETTINGS, None) or settings_for(item)
-    server = _llm_mock_session
-    server.reset()
+    # Each run of the test (a rerun too) gets a scope of its own: its URL prefix, journal,
+    # settings and verdict.
+    server = _llm_mock_session._open_scope(item.nodeid)
     configure(server, item.config, settings)
     item.stash[_SERVER] = server
     failures = None
     try:
         yield server
         # Requests made after the test body (by fixtures torn down before this one) are
-        # checked here; the body's own were checked when it ended.
-        if server.strict and not item.stash.get(_REPORTED, False):
+        # checked here; a verdict the body's end already reported is not repeated.
+        if server.strict:
             failures = server.failures()
+            if failures == server._reported:
+                failures = None
     finally:
         del item.stash[_SERVER]
-        server._close_clients()
-        _stats(item.config).add(server.collection, server.requests, server.dropped_requests)
-        server.reset()
+        server._close_scope()
+        stats = _stats(item.config)
+        stats.add(server.collection, server._state.journal)
+        stats.add_late(_llm_mock_session._server.late.drain())
     if failures is not None:
         pytest.fail(f"pytest-llm-mock (at teardown): {failures}", pytrace=False)
 
@@ -168,11 +172,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
             failures = server.failures()
             item.add_report_section("call", SECTION, failure_section(server.requests, failures))
-            item.stash[_REPORTED] = failures is not None
+            server._reported = failures
         raise
     server = item.stash.get(_SERVER, None)
     if server is not None and server.strict:
         failures = server.failures()
         if failures is not None:
-            item.stash[_REPORTED] = True
+            server._reported = failures
             pytest.fail(f"pytest-llm-mock: {failures}", pytrace=False)

@@ -1,0 +1,211 @@
+"""Never a false pass: a test that sent a request nothing answered fails, whatever came
+before or after it; one test's requests are never charged to another; a client cannot lift
+the settings a test made from Python."""
+
+from __future__ import annotations
+
+import pytest
+
+from . import postman
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    hello = postman.chat_item("Hello", postman.chat_body(("user", "Hello world")), "Hi!")
+    postman.write(pytester.path / "collection.json", postman.collection(hello))
+    pytester.makeconftest(
+        """
+        import json
+        import urllib.error
+        import urllib.request
+
+        def post(url, text, **headers):
+            '''A chat request over plain HTTP: its status and body, whatever the status.'''
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
+            request = urllib.request.Request(
+                url + "/chat/completions",
+                data=json.dumps(body).encode(),
+                headers={"content-type": "application/json", **headers},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status, json.load(response)
+            except urllib.error.HTTPError as error:
+                return error.code, json.load(error)
+        """
+    )
+    return pytester
+
+
+def test_a_rerun_that_misses_during_teardown_fails(project: pytest.Pytester) -> None:
+    """pytest-rerunfailures runs the same item again: the first attempt's verdict must not
+    excuse the second."""
+    project.makepyfile(
+        """
+        import pytest
+        from conftest import post
+
+        ATTEMPTS = []
+
+        @pytest.fixture
+        def misses_at_teardown(llm_mock_server):
+            yield
+            if len(ATTEMPTS) == 2:
+                assert post(llm_mock_server.base_url, "unknown at teardown")[0] == 404
+
+        def test_flaky(llm_mock_server, misses_at_teardown):
+            ATTEMPTS.append(1)
+            if len(ATTEMPTS) == 1:
+                assert post(llm_mock_server.base_url, "unknown in the body")[0] == 404
+        """
+    )
+    result = project.runpytest("-p", "rerunfailures", "--reruns", "1")
+    result.assert_outcomes(errors=1, passed=1)
+    assert result.parseoutcomes()["rerun"] == 1
+    result.stdout.fnmatch_lines(["*pytest-llm-mock (at teardown): 1 request(s) were not*"])
+    result.stdout.fnmatch_lines(["*'unknown at teardown'*"])
+    assert result.ret == 1
+
+
+def test_a_miss_is_not_forgotten_when_the_journal_limit_drops_it(
+    project: pytest.Pytester,
+) -> None:
+    project.makeini("[pytest]\nllm_journal_limit = 3\n")
+    project.makepyfile(
+        """
+        from conftest import post
+
+        def test_one_miss_then_many_answers(llm_mock_server):
+            assert post(llm_mock_server.base_url, "nobody answers this")[0] == 404
+            for _ in range(10):
+                assert post(llm_mock_server.base_url, "Hello world")[0] == 200
+            assert len(llm_mock_server.requests) == 3
+            assert [r.last_user_message for r in llm_mock_server.unmatched] == [
+                "nobody answers this"
+            ]
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-llm-mock: 1 request(s) were not answered by any example:",
+            "*1. POST /v1/chat/completions",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*11 requests served, 1 not answered*"])
+
+
+def test_a_request_after_its_test_ended_is_charged_to_no_other_test(
+    project: pytest.Pytester,
+) -> None:
+    """A fire-and-forget thread of the first test sends while the second runs: the second
+    test sees none of it, and the session summary names the first."""
+    project.makepyfile(
+        """
+        import threading
+        from conftest import post
+
+        GO, DONE = threading.Event(), threading.Event()
+        SEEN = {}
+
+        def test_leaves_a_thread_behind(llm_mock_server):
+            base_url = llm_mock_server.base_url
+
+            def later():
+                GO.wait(10)
+                SEEN["miss"] = post(base_url, "sent too late")
+                SEEN["hit"] = post(base_url, "Hello world")
+                DONE.set()
+
+            threading.Thread(target=later, daemon=True).start()
+
+        def test_runs_while_it_sends(llm_mock_server):
+            GO.set()
+            assert DONE.wait(10)
+            assert SEEN["miss"][0] == 404, "answered from the first test's collection"
+            status, body = SEEN["hit"]
+            assert (status, body["choices"][0]["message"]["content"]) == (200, "Hi!")
+            assert llm_mock_server.requests == []
+            assert llm_mock_server.unmatched == []
+        """
+    )
+    result = project.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*0 requests served, 0 not answered*",
+            "2 request(s) arrived after their test had ended*",
+            "  test_a_request_after_its_test_ended_is_charged_to_no_other_test.py::"
+            "test_leaves_a_thread_behind: POST /v1/chat/completions *'sent too late' -> 404*",
+            "  *::test_leaves_a_thread_behind: POST /v1/chat/completions *-> 200 Hello*",
+        ],
+        consecutive=True,
+    )
+
+
+def test_each_test_has_its_own_prefix_and_every_route_answers_under_it(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        """
+        import json
+        import urllib.request
+        from conftest import post
+
+        URLS = []
+
+        def get(url):
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status, json.load(response)
+
+        def test_first(llm_mock_server):
+            URLS.append(llm_mock_server.base_url)
+            assert llm_mock_server.url.split("/", 3)[3].startswith("_t/")
+            assert llm_mock_server.base_url == llm_mock_server.url + "/v1"
+            assert llm_mock_server.env["OPENAI_BASE_URL"] == llm_mock_server.base_url
+            client = llm_mock_server.openai_client()
+            assert str(client.base_url).rstrip("/") == llm_mock_server.base_url
+            assert get(llm_mock_server.url + "/health")[0] == 200
+            assert get(llm_mock_server.base_url + "/models")[0] == 200
+            assert get(llm_mock_server.url + "/_llm_mock/requests")[1][0]["path"] == "/health"
+            assert [r.path for r in llm_mock_server.requests] == ["/health", "/v1/models"]
+
+        def test_second(llm_mock_server):
+            assert llm_mock_server.base_url not in URLS
+            # A client without the prefix belongs to the test running when it sends.
+            root = llm_mock_server.url.rsplit("/_t/", 1)[0]
+            assert post(root + "/v1", "Hello world")[0] == 200
+            assert llm_mock_server.last_request.example == "Hello/Hello"
+        """
+    )
+    project.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_a_client_cannot_lift_the_settings_a_test_made(project: pytest.Pytester) -> None:
+    """DELETE /_llm_mock/requests clears the journal and the sequences, nothing else."""
+    project.makepyfile(
+        """
+        import urllib.request
+        from conftest import post
+
+        def test_settings_stay(llm_mock_server):
+            llm_mock_server.require_api_key = "secret"
+            llm_mock_server.add_response("added", contains="added please")
+            llm_mock_server.fail_next(503)
+            key = {"authorization": "Bearer secret"}
+            assert post(llm_mock_server.base_url, "Hello world")[0] == 401
+            request = urllib.request.Request(
+                llm_mock_server.url + "/_llm_mock/requests", method="DELETE"
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 204
+            assert llm_mock_server.requests == []
+            assert post(llm_mock_server.base_url, "Hello world")[0] == 401, "key still asked"
+            status, _ = post(llm_mock_server.base_url, "added please", **key)
+            assert status == 503, "fail_next still pending"
+            status, body = post(llm_mock_server.base_url, "added please", **key)
+            assert body["choices"][0]["message"]["content"] == "added"
+        """
+    )
+    project.runpytest().assert_outcomes(passed=1)
