@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from . import postman
+from .conftest import ROOT
 
 QUESTION = "Which collection answers?"
 
@@ -72,11 +73,49 @@ def test_rootdir_collection_when_nothing_else_is_set(four_sources: pytest.Pytest
     result.assert_outcomes(passed=2)
 
 
-def test_empty_collection_when_there_is_none(pytester: pytest.Pytester) -> None:
+def test_the_quickstart_passes_in_a_project_without_a_collection(
+    pytester: pytest.Pytester,
+) -> None:
+    """Zero configuration: with no collection.json in the rootdir, the embedded default
+    answers, as `serve` does."""
+    pytester.makepyfile(test_quickstart=(ROOT / "examples" / "test_quickstart.py").read_text())
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_miss_from_the_embedded_default_says_where_it_looked_and_what_to_do(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(
         """
-        def test_empty(llm_mock_server):
-            assert llm_mock_server.collection.examples == ()
+        import openai, pytest
+
+        def test_unknown(llm_mock_server):
+            client = llm_mock_server.openai_client(max_retries=0)
+            with pytest.raises(openai.NotFoundError):
+                client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "not in the default"}]
+                )
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*The embedded default collection answered: no collection.json was found in "
+            f"{pytester.path} (pytest's rootdir). To answer your own requests, run "
+            "`pytest-llm-mock init` there*",
+        ]
+    )
+    assert "site-packages" not in result.stdout.str()
+
+
+def test_the_embedded_default_answers_when_there_is_no_collection(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_default(llm_mock_server):
+            assert len(llm_mock_server.collection.examples) == 12
             llm_mock_server.add_response("from python")
             client = llm_mock_server.openai_client()
             completion = client.chat.completions.create(

@@ -81,7 +81,9 @@ def choose(
             text = explain_selection(selection.name, selection.status, state.collection, indexes[0])
             return Miss(text)
         examples = [e for index in indexes for e in index.keyed_examples()]
-        text = explain_miss(request, state.strategy, state.collection, examples)
+        text = explain_miss(
+            request, state.strategy, state.collection, examples, fallback=state.fallback
+        )
         return Miss(text, record=selection == Selection())
     position = state.counters.get((sequence, selection.status), 0)
     state.counters[(sequence, selection.status)] = position + 1

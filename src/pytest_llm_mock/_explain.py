@@ -25,13 +25,18 @@ def explain_miss(
     strategy: Strategy,
     collection: Collection,
     examples: Sequence[Example],
+    *,
+    fallback: str | None = None,
 ) -> str:
-    """The full text of a miss: what arrived, the closest examples and their first difference."""
+    """The full text of a miss: what arrived, the closest examples and their first difference.
+    `fallback` says where `collection.json` was looked for when the embedded default answers."""
     received = strategy.view(request)
     count = len(request.messages)
     last = request.last_user_message
+    # The default's file is inside the installed package: not a place to send anyone.
+    where = "the embedded default collection" if fallback else collection.describe()
     lines = [
-        f"No example in {collection.describe()} matches this request "
+        f"No example in {where} matches this request "
         f"(strategy: {strategy.name}, model: {request.model}).",
         f"The request: {count} message{'s' if count != 1 else ''}"
         + (f", last user message {shorten(last, 70)!r}." if last is not None else "."),
@@ -51,8 +56,15 @@ def explain_miss(
         lines.append(f"Closest example {rank}: {example.name!r} of item {example.item_path!r}")
         expected = strategy.view(example.request)
         lines.extend("    " + line for line in first_difference(expected, received))
-    where = collection.describe()
-    if ranked:
+    if fallback is not None:
+        lines.append(
+            f"The embedded default collection answered: no collection.json was found in "
+            f"{fallback}. To answer your own requests, run `pytest-llm-mock init` there: it "
+            "writes a starter collection.json to edit in Postman or any editor (or choose one "
+            "with --llm-collection or @pytest.mark.llm_collection(path)); or answer it from the "
+            "test with llm_mock_server.add_response(...)."
+        )
+    elif ranked:
         lines.append(
             f"To fix it: edit item {ranked[0].item_path!r} in {where} if the request is right, "
             "or save a new example for it; or answer it from the test with "

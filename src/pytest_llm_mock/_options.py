@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ._collection import Collection, CollectionError, empty_collection
+from ._collection import Collection, CollectionError, default_collection_path
 from ._fixture import LLMMockServer, MatchSpec
 from ._matching import Strategy, resolve_strategy
 from ._postman import load_cached
@@ -28,6 +28,7 @@ class Settings:
     strategy: Strategy
     strict: bool
     api_key: str | None = None  # the marker's require_api_key
+    fallback: str | None = None  # where collection.json was looked for, if the default answers
 
 
 def settings_for(item: pytest.Item) -> Settings:
@@ -38,12 +39,13 @@ def settings_for(item: pytest.Item) -> Settings:
     if marker is not None:
         path, match, strict = _marker_arguments(item, marker)
         api_key = marker.kwargs.get("require_api_key")
-    collection = _collection(item, path)
+    collection, fallback = _collection(item, path)
     if match is None:
         match = config.getoption("llm_match") or config.getini("llm_match") or "conversation"
     if strict is None:
         strict = False if config.getoption("llm_lenient") else bool(config.getini("llm_strict"))
-    return Settings(collection, strategy(match, _match_source(item, marker)), strict, api_key)
+    chosen = strategy(match, _match_source(item, marker))
+    return Settings(collection, chosen, strict, api_key, fallback)
 
 
 def strategy(match: MatchSpec, source: str) -> Strategy:
@@ -87,21 +89,24 @@ def _marker_arguments(
     return path, marker.kwargs.get("match"), strict
 
 
-def _collection(item: pytest.Item, marker_path: Path | None) -> Collection:
+def _collection(item: pytest.Item, marker_path: Path | None) -> tuple[Collection, str | None]:
+    """The collection, and where collection.json was looked for if the default answers."""
     config = item.config
     if marker_path is not None:
-        return _load(marker_path, f"llm_collection marker of {item.nodeid}")
+        return _load(marker_path, f"llm_collection marker of {item.nodeid}"), None
     flag = config.getoption("llm_collection")
     if flag:
-        return _load(config.invocation_params.dir / flag, "--llm-collection")
+        return _load(config.invocation_params.dir / flag, "--llm-collection"), None
     ini = config.getini("llm_collection")
     if ini:
         base = config.inipath.parent if config.inipath is not None else config.rootpath
-        return _load(base / ini, f"ini option llm_collection in {config.inipath or 'the ini file'}")
+        where = f"ini option llm_collection in {config.inipath or 'the ini file'}"
+        return _load(base / ini, where), None
     default = config.rootpath / "collection.json"
     if default.is_file():
-        return _load(default, "collection.json in the rootdir")
-    return empty_collection()
+        return _load(default, "collection.json in the rootdir"), None
+    fallback = f"{config.rootpath} (pytest's rootdir)"
+    return _load(default_collection_path(), "the embedded default"), fallback
 
 
 def _load(path: Path, source: str) -> Collection:
@@ -112,11 +117,15 @@ def _load(path: Path, source: str) -> Collection:
 
 
 def recording(
-    config: pytest.Config, collection: Collection, upstream: str
+    config: pytest.Config, settings: Settings, upstream: str
 ) -> tuple[Collection, Recorder]:
-    """Record mode for a test: its collection file (or the rootdir's `collection.json`), read
-    afresh since an earlier test may have recorded into it, and the recorder that writes it."""
-    path = collection.path or config.rootpath / "collection.json"
+    """Record mode for a test: its collection file (or the rootdir's `collection.json`, never
+    the embedded default), read afresh since an earlier test may have recorded into it, and
+    the recorder that writes it."""
+    collection = settings.collection
+    path = collection.path
+    if path is None or settings.fallback is not None:
+        path = config.rootpath / "collection.json"
     try:
         recorder = Recorder(upstream, path)
     except ValueError as exc:
@@ -131,8 +140,9 @@ def configure(server: LLMMockServer, config: pytest.Config, settings: Settings) 
     upstream = config.getoption("llm_record")
     collection, recorder = settings.collection, None
     if upstream:
-        collection, recorder = recording(config, settings.collection, upstream)
+        collection, recorder = recording(config, settings, upstream)
     server.use(collection, match=settings.strategy)
+    server._state.fallback = None if recorder else settings.fallback
     server._state.recorder = recorder
     server.strict = settings.strict
     if settings.api_key is not None:

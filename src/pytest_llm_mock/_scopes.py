@@ -99,6 +99,7 @@ class ServerState:
             number, current = self._numbers, self.current
         scope = Scope(self, number, name)
         scope.use(current.collection, current.strategy)
+        scope.fallback = current.fallback
         with self.lock:
             self._open[number] = scope
             self.current = scope

@@ -85,6 +85,8 @@ class Scope:
         self.rate_limit = _fresh(server.default_rate_limit)
         self.recorder: Recorder | None = None  # record mode: misses go upstream
         self.collection = empty_collection()
+        # Where collection.json was looked for, when the embedded default answers instead.
+        self.fallback: str | None = None
         self.strategy = CONVERSATION
         self.index = self.index_for(self.collection, self.strategy)
 

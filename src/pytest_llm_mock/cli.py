@@ -83,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
         default="conversation",
         help=f"match strategy: {', '.join(STRATEGY_NAMES)} (default conversation)",
     )
+    init = commands.add_parser(
+        "init", help="write a starter collection.json (the embedded default's items) to edit"
+    )
+    init.add_argument(
+        "path",
+        nargs="?",
+        default="collection.json",
+        help="file or folder to write (default ./collection.json); an existing file is kept",
+    )
     check = commands.add_parser("check", help="report what in a collection will not work")
     check.add_argument("collection", help="Postman collection file")
     check.add_argument(
@@ -98,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(parser, args)
+    if args.command == "init":
+        return _init(parser, Path(args.path))
     return _serve(parser, args)
 
 
@@ -127,10 +138,32 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 1
 
 
+def _init(parser: argparse.ArgumentParser, path: Path) -> int:
+    """Write the embedded default collection where the user can edit it; never overwrite."""
+    if path.is_dir():
+        path = path / "collection.json"
+    source = default_collection_path()
+    try:
+        with path.open("xb") as out:  # "x": fails if the file exists, even in a race
+            out.write(source.read_bytes())
+    except FileExistsError:
+        parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {path} exists; it was left as it is\n")
+    except OSError as exc:
+        parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: cannot write {path}: {exc.strerror}\n")
+    count = len(load_collection(path).examples)
+    print(
+        f"wrote {path} ({count} examples): import it into Postman (Import > File) or edit it. "
+        "The plugin serves collection.json from pytest's rootdir, serve from the current folder."
+    )
+    return 0
+
+
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     path = Path(args.collection) if args.collection else Path("collection.json")
+    fallback = None
     if args.collection is None and not path.is_file():
         path = default_collection_path()
+        fallback = f"{Path.cwd()} (the current folder)"
     try:
         collection = load_collection(path)
         strategy = resolve_strategy(args.match)
@@ -154,6 +187,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     server._server.default_rate_limit = server._state.rate_limit = limit
     server._state.recorder = recorder
     server._server.default_api_key = server._state.api_key = args.require_api_key
+    server._state.fallback = fallback
     try:
         server.start()
     except OSError as exc:
