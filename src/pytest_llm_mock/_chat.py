@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from ._collection import CHAT_PATH, CollectionError, Example
-from ._explain import explain_miss, explain_selection
+from ._explain import explain_added, explain_miss, explain_selection
 from ._faults import Failure, delivery_from_controls
 from ._http import HttpRequest, Selection, dedupe, json_error, postman_selection
 from ._matching import Index
@@ -84,6 +84,8 @@ def choose(
         text = explain_miss(
             request, state.strategy, state.collection, examples, fallback=state.fallback
         )
+        if state.responses:
+            text += "\n" + explain_added(state.responses, request)
         return Miss(text, record=selection == Selection())
     position = state.counters.get((sequence, selection.status), 0)
     state.counters[(sequence, selection.status)] = position + 1

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from ._collection import Collection, Example
 from ._journal import shorten
-from ._matching import Index, Strategy, View
+from ._matching import DIALOGUE, Index, Strategy, View
 from ._request import ChatRequest
+from ._responses import AddedResponse
 
 CLOSEST = 3
 _CONTEXT_BEFORE = 30
@@ -44,11 +45,21 @@ def explain_miss(
     if not received:
         reason = strategy.no_key or "the strategy gave no key"
         lines.append(f"The request has no key under the {strategy.name!r} strategy: {reason}.")
-    ranked = sorted(
-        (e for e in examples if e.request is not None),
-        key=lambda e: _score(received, strategy.view(e.request)) if e.request else (0, 0, 0),
-        reverse=True,
-    )[:CLOSEST]
+    # An agent framework adds its own system prompt: an example whose user and assistant turns
+    # equal the request's ranks first, however long the prompt that differs.
+    dialogue = DIALOGUE.key(request) if strategy.name == "conversation" else None
+    patterns = [(e, e.request) for e in examples if e.request is not None]
+    same_turns = {
+        id(e) for e, pattern in patterns if dialogue and DIALOGUE.key(pattern) == dialogue
+    }
+    ranked = [
+        e
+        for e, _ in sorted(
+            patterns,
+            key=lambda p: (id(p[0]) in same_turns, _score(received, strategy.view(p[1]))),
+            reverse=True,
+        )[:CLOSEST]
+    ]
     if not ranked:
         lines.append("The collection has no chat-completion examples to compare with.")
     for rank, example in enumerate(ranked, start=1):
@@ -56,6 +67,14 @@ def explain_miss(
         lines.append(f"Closest example {rank}: {example.name!r} of item {example.item_path!r}")
         expected = strategy.view(example.request)
         lines.extend("    " + line for line in first_difference(expected, received))
+    if ranked and id(ranked[0]) in same_turns:
+        lines.append(
+            f"Only the system prompt differs from example {ranked[0].name!r}: the user and "
+            "assistant turns are equal (agent frameworks add a system prompt of their own). To "
+            'match on those turns only, use match="dialogue" '
+            '(@pytest.mark.llm_collection(match="dialogue")), --llm-match dialogue, or '
+            "serve --match dialogue."
+        )
     if fallback is not None:
         lines.append(
             f"The embedded default collection answered: no collection.json was found in "
@@ -75,6 +94,16 @@ def explain_miss(
             f"To fix it: save an example for this request in {where}, or answer it from the "
             "test with llm_mock_server.add_response(...)."
         )
+    return "\n".join(lines)
+
+
+def explain_added(responses: Sequence[AddedResponse], request: ChatRequest) -> str:
+    """Why none of the responses added from Python answered `request`."""
+    lines = ["No response added with add_response(...) answered it:"]
+    for response in responses[:CLOSEST]:
+        lines.append(f"  {response.describe()}: {response.mismatch(request)}")
+    if len(responses) > CLOSEST:
+        lines.append(f"  (and {len(responses) - CLOSEST} more)")
     return "\n".join(lines)
 
 

@@ -366,6 +366,10 @@ class LLMMockServer(RequestAssertions):
                 lines += ["   " + line for line in (request.miss or "").splitlines()]
             if missed > len(unmatched):
                 lines.append(f"({missed - len(unmatched)} more not listed)")
+            lines.append(
+                "If the test means to send requests that nothing answers, make it lenient: "
+                "@pytest.mark.llm_collection(strict=False), or --llm-lenient for the run."
+            )
             sections.append("\n".join(lines))
         failures = [f for f in self._state.failures if f.pending]
         if failures:

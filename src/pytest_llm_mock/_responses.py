@@ -42,17 +42,29 @@ class AddedResponse:
         return self.times is not None and self.used >= self.times
 
     def matches(self, request: ChatRequest) -> bool:
+        return self.mismatch(request) is None
+
+    def mismatch(self, request: ChatRequest) -> str | None:
+        """The first criterion `request` fails, said for a person; `None` when it meets all."""
         if self.exhausted:
-            return False
+            return f"it was used up ({self.used} of times={self.times})"
         if self.model is not None and request.model != self.model:
-            return False
+            return f"model: expected {self.model!r}, received {request.model!r}"
         if self.last_user_message is not None and (
             request.last_user_message != self.last_user_message
         ):
-            return False
+            return (
+                f"last_user_message: expected {self.last_user_message!r}, "
+                f"received {request.last_user_message!r}"
+            )
         if self.messages is not None and request.messages != self.messages:
-            return False
-        return self.contains is None or self.contains in request.text()
+            return (
+                f"messages: expected {len(self.messages)} messages equal to those given, "
+                f"received {len(request.messages)} that differ"
+            )
+        if self.contains is not None and self.contains not in request.text():
+            return f"contains: {self.contains!r} is not in the request's messages"
+        return None
 
     def describe(self) -> str:
         criteria = [
