@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from pytest_llm_mock.cli import main
 
 from . import postman
 from .conftest import DEFAULT_COLLECTION
-from .served import run_cli
+from .served import run_cli, serving
 
 HI = postman.chat_body(("user", "hi"))
 DOWN = {"error": {"message": "down", "type": "server_error", "param": None, "code": None}}
@@ -136,3 +137,57 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def selecting(name: str, body: Any, answer: str, header: str, value: str) -> Any:
+    """An item whose saved request carries a Postman selection header."""
+    item = postman.chat_item(name, body, answer)
+    item["request"]["header"].append({"key": header, "value": value, "type": "text"})
+    return item
+
+
+def test_a_saved_selection_header_naming_another_items_example_is_a_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    own = selecting("Own", HI, "mine", "x-mock-response-name", "Own")
+    stale = selecting(
+        "Stale", postman.chat_body(("user", "bye")), "bye", "x-mock-response-name", "Own"
+    )
+    dangling = selecting(
+        "Dangling", postman.chat_body(("user", "why")), "why", "X-Mock-Response-Id", "gone"
+    )
+    disabled = selecting("Off", postman.chat_body(("user", "off")), "off", "x", "y")
+    disabled["request"]["header"][-1] = {
+        "key": "x-mock-response-name",
+        "value": "Own",
+        "disabled": True,
+    }
+    code, lines = check(tmp_path, capsys, own, stale, dangling, disabled)
+    assert code == 1
+    path = tmp_path / "c.json"
+    assert lines == [
+        f"{path}, item 'Stale' (examples: 'Stale'): its saved request sends x-mock-response-name: "
+        "'Own', which names example 'Own' of item 'Own', not one of this item's own. Postman's "
+        "runner sends saved headers, and the mock (as Postman's mock servers do) answers with "
+        "the example they name, not by the request's messages: remove the header or make it "
+        "name this item's example",
+        f"{path}, item 'Dangling' (examples: 'Dangling'): its saved request sends "
+        "x-mock-response-id: 'gone', which names no example in the collection. Postman's "
+        "runner sends saved headers, and the mock (as Postman's mock servers do) answers with "
+        "the example they name, not by the request's messages: remove the header or make it "
+        "name this item's example",
+        "2 findings in 4 examples",
+    ]
+
+
+def test_serve_logs_an_answer_chosen_by_a_selection_header(tmp_path: Path) -> None:
+    with serving(str(DEFAULT_COLLECTION), cwd=tmp_path) as served:
+        client = openai.OpenAI(base_url=served.base_url, api_key="k", max_retries=0)
+        with client:
+            client.chat.completions.create(
+                model="m",
+                messages=[{"role": "user", "content": "anything"}],
+                extra_headers={"x-mock-response-name": "Greeting"},
+            )
+        line = served.wait_for("POST /v1/chat/completions 200")
+    assert "Small talk/Hello/Greeting (chosen by x-mock-response-name, not by the messages)" in line

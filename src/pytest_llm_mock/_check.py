@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._collection import CHAT_PATH, Collection, Example, ObjectAnswer
+from ._collection import CHAT_PATH, Collection, Example, ObjectAnswer, SavedSelection
 from ._matching import Index, Strategy
 
 # The routes examples can answer, by canonical path and method.
@@ -45,7 +45,30 @@ def findings(collection: Collection, strategy: Strategy) -> list[Finding]:
         problem = _sequence_problem(group)
         if problem is not None:
             found.append(Finding(_where(group[0]), problem))
+    for selection in collection.selections:
+        problem = _selection_problem(selection, index)
+        if problem is not None:
+            own = ", ".join(repr(name) for name in selection.own) or "none"
+            found.append(Finding(f"item {selection.item!r} (examples: {own})", problem))
     return found
+
+
+def _selection_problem(selection: SavedSelection, index: Index) -> str | None:
+    """A saved selection header that chooses an answer other than the item's own."""
+    chosen = index.named(selection.value)
+    if any(e.name in selection.own for e in chosen):
+        return None
+    if chosen:
+        names = "; ".join(sorted({f"example {e.name!r} of item {e.item_path!r}" for e in chosen}))
+        target = f"{names}, not one of this item's own"
+    else:
+        target = "no example in the collection"
+    return (
+        f"its saved request sends {selection.header}: {selection.value!r}, which names "
+        f"{target}. Postman's runner sends saved headers, and the mock (as Postman's mock "
+        "servers do) answers with the example they name, not by the request's messages: "
+        "remove the header or make it name this item's example"
+    )
 
 
 def _where(example: Example) -> str:

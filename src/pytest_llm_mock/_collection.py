@@ -199,6 +199,17 @@ class Example:
         return name in (self.name, self.item, self.full_name)
 
 
+@dataclass(frozen=True)
+class SavedSelection:
+    """A request item whose saved request carries a Postman selection header: Postman's
+    runner sends it, and the mock answers with the example it names."""
+
+    item: str  # the item's path
+    own: tuple[str, ...]  # the names of the item's own examples
+    header: str  # x-mock-response-name or x-mock-response-id
+    value: str
+
+
 @dataclass(frozen=True, eq=False)
 class Collection:
     """A loaded collection. Compared by identity: a file parsed twice is two collections."""
@@ -208,6 +219,7 @@ class Collection:
     path: Path | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
     items_without_examples: tuple[str, ...] = ()  # request items that answer nothing
+    selections: tuple[SavedSelection, ...] = ()  # saved requests that choose their answer
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # Header values that are credentials never reach the journal, reports or recordings.
 REDACTED_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 REDACTED = "<redacted>"
+SELECTION_HEADERS = ("x-mock-response-name", "x-mock-response-id")  # Postman's, by name or id
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,12 @@ class RecordedRequest:
         }
 
     def outcome(self) -> str:
-        """The example that answered, or the short reason nothing did."""
+        """The example that answered (and the selection header that chose it, if one
+        did), or the short reason nothing did."""
         if self.example is not None:
+            chosen = next((h for h in SELECTION_HEADERS if h in self.headers), None)
+            if chosen is not None and self.answered_by is not None:
+                return f"{self.example} (chosen by {chosen}, not by the messages)"
             return self.example
         if self.miss is None:
             return ""

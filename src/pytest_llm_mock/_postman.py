@@ -25,6 +25,7 @@ from ._collection import (
     Example,
     ObjectAnswer,
     ResponseHeaders,
+    SavedSelection,
     StreamAnswer,
     TextAnswer,
     canonical_path,
@@ -116,6 +117,7 @@ def parse_collection(data: object, *, source: str, path: Path | None = None) -> 
         path=path,
         variables=variables,
         items_without_examples=tuple(reader.without_examples),
+        selections=tuple(reader.selections),
     )
 
 
@@ -137,12 +139,28 @@ def _variables(raw: object, source: str) -> dict[str, str]:
     return out
 
 
+def _selection_headers(raw: object) -> Iterator[tuple[str, str]]:
+    """The saved request's enabled `x-mock-response-name`/`-id` headers: Postman's runner
+    sends them, and they choose the answer."""
+    if not isinstance(raw, list):
+        return
+    for header in raw:
+        if not isinstance(header, dict) or header.get("disabled") is True:
+            continue
+        key, value = header.get("key"), header.get("value")
+        if not isinstance(key, str) or not isinstance(value, str):
+            continue
+        if key.strip().lower() in ("x-mock-response-name", "x-mock-response-id"):
+            yield key.strip().lower(), value
+
+
 class _Reader:
     def __init__(self, source: str, variables: Mapping[str, str]) -> None:
         self.source = source
         self.variables = variables
         self.position = 0
         self.without_examples: list[str] = []
+        self.selections: list[SavedSelection] = []
 
     def substitute(self, text: str) -> str:
         if "{{" not in text:
@@ -186,6 +204,7 @@ class _Reader:
             raise self.error("expected a list of saved examples", item_path, "response")
         if not responses:
             self.without_examples.append(item_path)
+        examples = []
         for j, response in enumerate(responses):
             field_name = f"response[{j}]"
             if not isinstance(response, dict):
@@ -194,7 +213,7 @@ class _Reader:
             if not isinstance(example_name, str) or not example_name:
                 example_name = f"example {j + 1}"
             where = f"{item_path}/{example_name}"
-            yield self.read_example(
+            example = self.read_example(
                 request=request,
                 response=response,
                 folders=folders,
@@ -203,6 +222,11 @@ class _Reader:
                 where=where,
                 index=j,
             )
+            examples.append(example)
+            yield example
+        for header, value in _selection_headers(request.get("header")):
+            own = tuple(e.name for e in examples)
+            self.selections.append(SavedSelection(item_path, own, header, value))
 
     def read_example(
         self,
