@@ -1,35 +1,25 @@
 """Validate bodies against the official OpenAI OpenAPI spec.
 
-The spec is not part of the project: its path comes from the environment variable
-`LLM_MOCK_OPENAPI_SPEC`, which `.ci/run` points at ../shared/anchors/openai/openapi.yaml.
-The spec still has OpenAPI 3.0 `nullable: true` leftovers that JSON Schema ignores; they are
-turned into real "or null" schemas here before validating.
+The tests read the part of the spec they use from openapi_subset.json, extracted from the
+pinned spec by openapi_subset.py. The spec still has OpenAPI 3.0 `nullable: true` leftovers
+that JSON Schema ignores; they are turned into real "or null" schemas here before validating.
 """
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ENV = "LLM_MOCK_OPENAPI_SPEC"
+from .openapi_subset import SUBSET
+
 Validate = Callable[[str, Any], None]
 
 
-def spec_path() -> Path | None:
-    """The spec's path, resolved against the folder pytest was started in."""
-    value = os.environ.get(ENV)
-    return Path(value).resolve() if value else None
-
-
-def load_document(path: Path) -> dict[str, Any]:
-    """The spec as a dict, its `nullable` leftovers made real "or null" schemas."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open(encoding="utf-8") as handle:
-        document: dict[str, Any] = _fix_nullable(yaml.load(handle, Loader=loader))
+def load_document() -> dict[str, Any]:
+    """The spec's subset as a dict, its `nullable` leftovers made real "or null" schemas."""
+    with SUBSET.open(encoding="utf-8") as handle:
+        document: dict[str, Any] = _fix_nullable(json.load(handle))
     return document
 
 
@@ -46,7 +36,10 @@ def load_validator(document: dict[str, Any]) -> Validate:
 
     def validate(schema_name: str, instance: Any) -> None:
         if schema_name not in document["components"]["schemas"]:
-            raise KeyError(f"no schema {schema_name!r} in the spec")
+            raise KeyError(
+                f"no schema {schema_name!r} in {SUBSET.name}: add it to SCHEMAS in "
+                "openapi_subset.py and run python -m tests.openapi_subset SPEC"
+            )
         validator = validators.get(schema_name)
         if validator is None:
             schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
