@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from typing import Any
 
 import openai
 import pytest
 
 from pytest_llm_mock import LLMMockServer
+from pytest_llm_mock._depth import MAX_DEPTH
+from pytest_llm_mock._protocol import MAX_URL
 
 from . import http, sdk
 
@@ -306,4 +310,66 @@ def test_deeply_nested_content_parts_are_a_400(standalone: LLMMockServer) -> Non
     body = '{"model": "m", "messages": [{"role": "user", "content": [' + nested + "]}]}"
     response = http.request(standalone.url, "POST", "/v1/chat/completions", body.encode())
     assert response.status == 400
+    assert (
+        "the JSON is nested more than 512 levels deep"
+        in assert_envelope(response.json())["message"]
+    )
     standalone.check()
+
+
+def test_a_body_as_deep_as_the_limit_is_answered_and_one_level_more_is_a_400_on_every_python(
+    standalone: LLMMockServer,
+) -> None:
+    """One limit, whatever depth this Python's json module gives up at (3.13 parses 5,000)."""
+
+    def body(depth: int) -> bytes:
+        nested = "[" * (depth - 1) + "]" * (depth - 1)  # inside the body's own object
+        return b'{"model": "mock-llm-v1", "messages": [{"role": "user", "content": "Hello"}], ' + (
+            b'"deep": ' + nested.encode() + b"}"
+        )
+
+    answered = http.request(standalone.url, "POST", "/v1/chat/completions", body(MAX_DEPTH))
+    assert answered.status == 200
+    assert answered.json()["choices"][0]["message"]["content"] == "Hello! How can I help you today?"
+    refused = http.request(standalone.url, "POST", "/v1/chat/completions", body(MAX_DEPTH + 1))
+    assert refused.status == 400
+    assert assert_envelope(refused.json())["message"] == (
+        "We could not parse the JSON body of your request: the JSON is nested more than 512 "
+        "levels deep." + HINT
+    )
+    assert [r.status for r in standalone.requests] == [200, 400]
+    standalone.check()
+
+
+def test_a_url_too_long_for_the_http_parser_is_an_openai_error(standalone: LLMMockServer) -> None:
+    """uvicorn's HTTP parser (httptools) holds URLs of at most 65,535 bytes: a longer one is
+    refused before the app, and still in the OpenAI error shape. (The openai SDK cannot send
+    one: httpx refuses URLs over 65,536 characters, scheme and host included.)"""
+    longest = "/v1/models/" + "m" * (MAX_URL - len("/v1/models/"))
+    reached = http.request(standalone.url, "GET", longest)
+    assert (reached.status, reached.headers["content-type"]) == (404, "application/json")
+    assert assert_envelope(reached.json())["code"] == "model_not_found"
+
+    too_long = http.request(standalone.url, "GET", longest + "m")
+    assert (too_long.status, too_long.headers["content-type"]) == (400, "application/json")
+    error = assert_envelope(too_long.json())
+    assert error["code"] == "invalid_http_request"
+    assert error["message"] == (
+        "The request's URL is 65,536 bytes long; this server reads URLs of at most 65,535 "
+        "bytes. Send long input in the request body instead."
+    )
+    assert http.request(standalone.url, "POST", "/v1/chat/completions", HELLO).status == 200
+
+
+def test_a_request_that_is_not_http_gets_an_openai_error(standalone: LLMMockServer) -> None:
+    port = int(standalone.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        answer = sock.makefile("rb").read()  # uvicorn closes the connection after it
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"content-type: application/json" in head.lower()
+    assert assert_envelope(json.loads(body))["message"] == (
+        "The request is not valid HTTP/1.1, so it could not be read "
+        "(Invalid HTTP request received.)."
+    )

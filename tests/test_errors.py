@@ -99,6 +99,24 @@ def test_400_names_the_parameter(server: LLMMockServer) -> None:
     assert (error.status_code, error.param, error.code) == (400, "messages", "invalid_type")
 
 
+def test_tool_fields_are_checked_only_on_the_roles_that_define_them(server: LLMMockServer) -> None:
+    """The API defines `tool_call_id` on tool messages and `tool_calls` on assistant ones; on
+    other roles it lets any value through (found by schemathesis from the official spec)."""
+    server.add_response("fine")
+    stray = {"role": "user", "content": "hi", "tool_call_id": ["x"], "tool_calls": 5}
+    response = http.request(
+        server.url, "POST", "/v1/chat/completions", {"model": "m", "messages": [stray]}
+    )
+    assert response.status == 200
+    tool = {"role": "tool", "content": "42", "tool_call_id": ["x"]}
+    response = http.request(
+        server.url, "POST", "/v1/chat/completions", {"model": "m", "messages": [tool]}
+    )
+    error = response.json()["error"]
+    assert (response.status, error["param"]) == (400, "messages[0].tool_call_id")
+    server.reset()
+
+
 def test_401_only_when_a_key_is_required(server: LLMMockServer, validate: openapi.Validate) -> None:
     server.add_response("fine")
     assert create(server, "x").choices[0].message.content == "fine"

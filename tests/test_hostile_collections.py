@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import threading
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_llm_mock import CollectionError, LLMMockServer, load_collection
+from pytest_llm_mock._depth import MAX_DEPTH
 
 from . import postman
 
@@ -48,6 +50,74 @@ def test_nesting_too_deep_for_json_is_a_clear_error(tmp_path: Path) -> None:
         CollectionError, match=r"bomb\.json: is nested too deeply to be a collection"
     ):
         load_collection(path)
+
+
+def deep_list(depth: int) -> Any:
+    """Arrays `depth` levels deep."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_a_collection_as_deep_as_the_limit_loads_and_one_level_more_is_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    """One limit, whatever depth this Python's json module gives up at (3.13 parses 5,000)."""
+    item = postman.chat_item("hi", postman.chat_body(("user", "hi")), "hello")
+    for depth, loads in ((MAX_DEPTH, True), (MAX_DEPTH + 1, False)):
+        data = postman.collection(item)
+        data["extra"] = deep_list(depth - 1)  # inside the file's own object
+        path = postman.write(tmp_path / f"deep-{depth}.json", data)
+        if loads:
+            assert [e.full_name for e in load_collection(path).examples] == ["hi/hi"]
+            continue
+        with pytest.raises(CollectionError) as raised:
+            load_collection(path)
+        assert str(raised.value) == (
+            f"{path}: is nested too deeply to be a collection "
+            "(more than 512 levels of arrays and objects)"
+        )
+
+
+def _deep_request(item: dict[str, Any]) -> None:
+    body = {**postman.chat_body(("user", "hi")), "extra": deep_list(MAX_DEPTH)}
+    item["request"]["body"]["raw"] = json.dumps(body)
+
+
+def _deep_answer(item: dict[str, Any]) -> None:
+    item["response"][0]["body"] = json.dumps({"extra": deep_list(MAX_DEPTH)})
+
+
+def _deep_stream(item: dict[str, Any]) -> None:
+    example = item["response"][0]
+    example["header"] = [{"key": "Content-Type", "value": "text/event-stream"}]
+    example["body"] = f"data: {json.dumps(deep_list(MAX_DEPTH + 1))}\n\ndata: [DONE]\n\n"
+
+
+@pytest.mark.parametrize(
+    ("deepen", "error"),
+    [
+        (_deep_request, "field 'request.body.raw': nested too deeply"),
+        (_deep_answer, "field 'response[0].body': nested too deeply"),
+        (
+            _deep_stream,
+            "field 'response[0].body': line 1 of the recorded stream is nested too deeply",
+        ),
+    ],
+    ids=["request-body", "answer-body", "recorded-stream"],
+)
+def test_json_saved_in_a_collection_deeper_than_the_limit_is_a_clear_error(
+    tmp_path: Path, deepen: Callable[[dict[str, Any]], None], error: str
+) -> None:
+    item = postman.chat_item("hi", postman.chat_body(("user", "hi")), "hello")
+    deepen(item)
+    path = postman.write(tmp_path / "deep.json", postman.collection(item))
+    with pytest.raises(CollectionError) as raised:
+        load_collection(path)
+    assert str(raised.value).endswith(f"{error} (more than 512 levels of arrays and objects)"), str(
+        raised.value
+    )
 
 
 def test_a_json_bomb_of_arrays_is_a_clear_error(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ._depth import loads
+
 _ROLES = ("developer", "system", "user", "assistant", "tool", "function")
 
 
@@ -156,10 +158,16 @@ def _parse_message(raw: object, where: str) -> Message:
         content = "\n".join(
             p["text"] for p in content if isinstance(p, Mapping) and p.get("type") == "text"
         )
-    tool_calls = _tool_calls(raw.get("tool_calls"), f"{where}.tool_calls")
+    # The API defines `tool_calls` on assistant messages and `tool_call_id` on tool messages
+    # only; on other roles it lets any value through, and so must we.
+    tool_calls: tuple[tuple[str, str], ...] = ()
+    if role == "assistant":
+        tool_calls = _tool_calls(raw.get("tool_calls"), f"{where}.tool_calls")
     tool_call_id = raw.get("tool_call_id") or ""
     if not isinstance(tool_call_id, str):
-        raise _invalid_type(f"{where}.tool_call_id", "a string", tool_call_id)
+        if role == "tool":
+            raise _invalid_type(f"{where}.tool_call_id", "a string", tool_call_id)
+        tool_call_id = ""
     return Message(
         role=role,
         text=text,
@@ -220,7 +228,7 @@ def canonical_arguments(arguments: object) -> str:
     value = arguments
     if isinstance(arguments, str):
         try:
-            value = json.loads(arguments)
+            value = loads(arguments)  # bounded depth: too deep is compared as text
         except ValueError:
             return normalize_text(arguments)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
