@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import time
+from collections.abc import Iterator
+from http.client import HTTPConnection
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +17,8 @@ import pytest
 
 from . import http, postman
 from .conftest import DEFAULT_COLLECTION
-from .served import Served, run_cli, serving
+from .served import Served, run_cli, serving, serving_unread
+from .test_server import closed_by_peer
 
 HELLO: Any = [{"role": "user", "content": "Hello"}]
 
@@ -194,3 +199,81 @@ def test_serve_warns_when_bound_to_all_interfaces(tmp_path: Path) -> None:
         line = served.wait_for("warning:")
         assert "listening on all interfaces (0.0.0.0)" in line
         assert stop(served) == 0
+
+
+def test_serve_answers_and_stops_on_sigterm_while_nobody_reads_its_output(tmp_path: Path) -> None:
+    """3,000 log lines overflow the 64 KiB pipe: the server never waits for the reader."""
+    with (
+        (tmp_path / "stderr").open("wb") as stderr,
+        serving_unread(str(DEFAULT_COLLECTION), cwd=tmp_path, stderr=stderr) as served,
+    ):
+        port = int(served.base_url.split(":")[2].split("/")[0])
+        client = HTTPConnection("127.0.0.1", port, timeout=5)  # keep-alive
+        deadline = time.monotonic() + 60
+        for _ in range(3_000):
+            client.request("GET", "/health")
+            response = client.getresponse()
+            response.read()
+            assert response.status == 200
+            assert time.monotonic() < deadline
+        client.close()
+        signalled = time.monotonic()
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(5) == 0
+        took = time.monotonic() - signalled
+        assert served.process.stdout is not None
+        lines = (served.head + served.process.stdout.read()).decode().splitlines()
+    assert took < 5
+    assert lines[2].startswith("GET /health 200 ")
+    assert all(line.startswith("GET /health 200 ") and line.endswith("ms") for line in lines[2:])
+    assert "Traceback" not in (tmp_path / "stderr").read_text()
+
+
+@pytest.fixture
+def many_sockets() -> Iterator[None]:
+    """Room in this process for 1,100 client sockets and more."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+    if wanted < 2048:
+        pytest.skip(f"the open-file hard limit ({hard}) is too low for 1,100 connections")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# asyncio (without uvloop) accepts a burst of connections in one go: past the open-file limit
+# it pauses accepting for a second, while the idle connections make room.
+PROMPTLY = 1.0 if find_spec("uvloop") else 2.0
+
+
+@pytest.mark.usefixtures("many_sockets")
+@pytest.mark.parametrize(
+    ("open_files", "all_kept"),
+    [((1024, 1024), False), ((1024, 4096), True)],
+    ids=["hard-limit-1024", "soft-limit-1024"],
+)
+def test_serve_answers_a_health_probe_past_its_open_file_limit_in_idle_connections(
+    tmp_path: Path, open_files: tuple[int, int], all_kept: bool
+) -> None:
+    """1,100 idle connections against the usual limit of 1,024 open files. Under a hard
+    limit, the connections idle the longest make room for new ones; under a soft limit
+    alone, serve raises it and keeps them all."""
+    with serving(str(DEFAULT_COLLECTION), cwd=tmp_path, open_files=open_files) as served:
+        url = served.base_url.removesuffix("/v1")
+        port = int(url.rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(1_100)]
+        try:
+            started = time.monotonic()
+            assert http.request(url, "GET", "/health").status == 200
+            assert time.monotonic() - started < PROMPTLY
+            closed = [n for n, sock in enumerate(idle) if closed_by_peer(sock)]
+        finally:
+            for sock in idle:
+                sock.close()
+        assert stop(served) == 0
+    if all_kept:
+        assert closed == []
+    else:
+        assert closed, "no idle connection was closed to make room"
+        assert closed == list(range(len(closed))), "the oldest idle connections go first"

@@ -48,19 +48,38 @@ def quiet_deliberate_cuts() -> None:
         logger.addFilter(_QUIET)
 
 
+# Answers in a deliberate pause, per event loop (one loop per server thread). A server that
+# stops cuts these at once: waiting for them would only wait out the pause.
+_PAUSED: dict[asyncio.AbstractEventLoop, int] = {}
+
+
+def paused() -> int:
+    """How many answers served on the running loop are in a pause now."""
+    return _PAUSED.get(asyncio.get_running_loop(), 0)
+
+
 async def pause(seconds: float, receive: Receive) -> bool:
-    """Wait `seconds`, or less if the client disconnects. True if it disconnected."""
+    """Wait `seconds`, or less if the client disconnects. True if it disconnected.
 
-    async def disconnected() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
+    A server that stops closes the connection, which ends the pause as a disconnect does:
+    the answer then ends quietly, with no task left behind."""
+    loop = asyncio.get_running_loop()
+    _PAUSED[loop] = _PAUSED.get(loop, 0) + 1
+    try:
+        # wait_for cancels and awaits its inner task on timeout and when cancelled itself.
+        await asyncio.wait_for(_disconnected(receive), seconds)
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        left = _PAUSED.pop(loop) - 1
+        if left:
+            _PAUSED[loop] = left
+    return True
 
-    sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
-    watcher = asyncio.ensure_future(disconnected())
-    done, pending = await asyncio.wait({sleeper, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    return watcher in done
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 class EventStream(Response):

@@ -2,7 +2,10 @@
 
 Stock uvicorn polls for shutdown every 100 ms and sleeps another 100 ms while closing, which
 a test suite pays on every stop. Here the main loop waits on an event set from the caller's
-thread, and shutdown waits only as long as open connections need.
+thread, and shutdown waits only as long as open connections need: answers at work get a grace
+period, answers in a deliberate pause (latency, chunk delays, stalls) are cut at once.
+
+Connections are bounded, as `_connections` says.
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
@@ -20,20 +23,36 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 _CLOSE_POLL = 0.001  # seconds between checks for connections still finishing a response
-_GRACE = 5.0  # seconds an in-flight response may take to finish when the server stops
+_GRACE = 5.0  # seconds an answer at work may take to finish when the server stops
+_SETTLE = 1.0  # seconds an answer whose connection was cut has to return before it is cancelled
+# Seconds a connection may wait for its next request. Longer than the idle expiry of client
+# pools (httpx 5 s, aiohttp 15 s): the client closes first, and never sends a request on a
+# connection the server is closing.
+KEEP_ALIVE = 20
 
 
 class ServerThread:
     """An ASGI app served by uvicorn on a socket bound here, in a daemon thread."""
 
     def __init__(
-        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, loop: str = "auto"
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        loop: str = "auto",
+        keep_alive: int = KEEP_ALIVE,
+        max_connections: int | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.requested_port = port
         self.port = 0
         self.loop = loop  # uvicorn's choice: uvloop when installed ("auto"), or "asyncio"
+        self.keep_alive = keep_alive  # seconds a connection may wait for its next request
+        # Open connections (default: what the open-file limit allows); requests past it get
+        # a 503 when no idle connection can be closed to make room.
+        self.max_connections = max_connections
         self.server: uvicorn.Server | None = None  # while running
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -49,6 +68,7 @@ class ServerThread:
         """Bind, start serving, and return once the server accepts connections."""
         import uvicorn
 
+        from ._connections import connection_cap, http_protocol
         from ._events import quiet_deliberate_cuts
 
         quiet_deliberate_cuts()
@@ -66,8 +86,12 @@ class ServerThread:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
+        cap = self.max_connections or connection_cap()
         config = uvicorn.Config(
             self.app,
+            http=http_protocol(cap),
+            timeout_keep_alive=self.keep_alive,
+            limit_concurrency=cap + 1,  # uvicorn counts the connection asking: 503 past cap
             ws="none",
             lifespan="off",
             loop=self.loop,
@@ -104,7 +128,8 @@ class ServerThread:
         return self._error
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop accepting, let in-flight responses finish, and join the thread."""
+        """Stop accepting, let answers at work finish, cut those in a pause, and join the
+        thread."""
         thread, loop, stop = self._thread, self._loop, self._stop
         if thread is None or loop is None or stop is None:
             return
@@ -149,18 +174,47 @@ class ServerThread:
 
 
 async def _shutdown(server: uvicorn.Server) -> None:
-    for listener in server.servers:
-        listener.close()
+    from ._events import paused
+
+    await _stop_accepting(server)
+    state = server.server_state
     # Idle keep-alive connections close at once; busy ones close after their response.
-    for connection in list(server.server_state.connections):
+    for connection in list(state.connections):
         connection.shutdown()
+    # Answers at work get the grace period; answers in a pause would only wait it out.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _GRACE
-    while server.server_state.connections and loop.time() < deadline:
+    while len(state.connections) > paused() and loop.time() < deadline:
         await asyncio.sleep(_CLOSE_POLL)
-    for connection in list(server.server_state.connections):
-        connection.transport.abort()  # still busy after the grace period
-    for task in list(server.server_state.tasks):
+    # A cut connection is a disconnect to the app: pauses end, streams stop, answers return
+    # without an error, and the client gets a closed connection.
+    for connection in list(state.connections):
+        connection.transport.abort()
+    deadline = loop.time() + _SETTLE
+    while state.tasks and loop.time() < deadline:
+        await asyncio.sleep(_CLOSE_POLL)
+    tasks = list(state.tasks)
+    for task in tasks:  # an answer that ignored its disconnect
         task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=_SETTLE)
     for listener in server.servers:
-        await listener.wait_closed()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(listener.wait_closed(), _SETTLE)
+
+
+async def _stop_accepting(server: uvicorn.Server) -> None:
+    """Close the listeners once the connections they accepted have reached the server.
+
+    asyncio without uvloop accepts a connection in one turn of the loop and gives it to its
+    protocol two turns later; a listener closed in between leaks the socket (a ResourceWarning
+    and an fd). So: stop accepting, let two turns pass, then close."""
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, asyncio.SelectorEventLoop):
+        for listener in server.servers:
+            for sock in listener.sockets:
+                loop.remove_reader(sock.fileno())
+    for _ in range(2):
+        await asyncio.sleep(0)
+    for listener in server.servers:
+        listener.close()
