@@ -128,7 +128,7 @@ def test_the_summary_reports_a_reached_journal_limit(project: pytest.Pytester) -
         [
             "2 requests served, 1 not answered; *",
             "the journal limit was reached: 1 requests were not kept (raise it with the ini key "
-            "llm_journal_limit)",
+            "llm_journal_limit, or llm_journal_max_size for bytes)",
         ]
     )
     project.makeini("[pytest]\nllm_journal_limit = none\n")

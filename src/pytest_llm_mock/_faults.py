@@ -8,6 +8,8 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -116,20 +118,21 @@ def duration(seconds: float) -> str:
 @dataclass
 class RateLimit:
     """At most `requests` per `window` seconds per API key (or client address), counted in
-    fixed windows that start at a key's first request."""
+    fixed windows that start at a key's first request. A window that has ended is forgotten
+    (the key's next request starts a new one anyway), so many keys cost no lasting memory."""
 
     requests: int
     window: float
     per: Literal["key", "address"] = "key"
-    _windows: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # (start, requests counted) by key, in the order the windows started.
+    _windows: OrderedDict[str, tuple[float, int]] = field(default_factory=OrderedDict)
+    # Record mode answers in worker threads: requests may be counted at the same time.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def take(self, who: str, now: float) -> tuple[bool, tuple[tuple[str, str], ...]]:
         """Count a request by `who` at `now`: whether it may pass, and the headers to send."""
-        start, used = self._windows.get(who, (now, 0))
-        if now - start >= self.window:
-            start, used = now, 0
-        used += 1
-        self._windows[who] = (start, used)
+        with self._lock:
+            start, used = self._count(who, now)
         reset = max(0.0, start + self.window - now)
         headers = (
             ("x-ratelimit-limit-requests", str(self.requests)),
@@ -139,3 +142,20 @@ class RateLimit:
         if used <= self.requests:
             return True, headers
         return False, headers + retry_headers(reset)
+
+    def _count(self, who: str, now: float) -> tuple[float, int]:
+        """`who`'s window (its start, and requests in it with this one); ended windows go."""
+        windows = self._windows
+        start, used = windows.get(who, (now, 0))
+        if now - start >= self.window:
+            start, used = now, 0
+        used += 1
+        windows[who] = (start, used)
+        if used == 1:  # a new window: last in order of start
+            windows.move_to_end(who)
+        while windows:  # the ended windows are the oldest: each is looked at once
+            oldest = next(iter(windows))
+            if now - windows[oldest][0] < self.window:
+                break
+            del windows[oldest]
+        return start, used

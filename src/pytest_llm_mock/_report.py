@@ -104,7 +104,7 @@ class Stats:
         if self.dropped:
             lines.append(
                 f"the journal limit was reached: {self.dropped} requests were not kept "
-                "(raise it with the ini key llm_journal_limit)"
+                "(raise it with the ini key llm_journal_limit, or llm_journal_max_size for bytes)"
             )
         if self.late:
             lines.append(

@@ -30,6 +30,8 @@ from ._responses import AddedResponse
 from ._state import Reply, Scope
 from ._stream import completion
 
+CONVERSATIONS_KEPT = 1_000  # stored responses per test, the most recently used
+
 
 def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     try:
@@ -71,10 +73,19 @@ def _conversation(state: Scope, decoded: object) -> tuple[Mapping[str, Any], lis
     history: list[dict[str, Any]] = []
     previous = decoded.get("previous_response_id")
     if previous is not None:
-        stored = state.conversations.get(str(previous))
+        with state.lock:  # a test's reset() may clear them meanwhile
+            stored = state.conversations.get(str(previous))
+            if stored is not None:
+                state.conversations.move_to_end(str(previous))
         if stored is None:
+            forgotten = (
+                f" pytest-llm-mock keeps the {CONVERSATIONS_KEPT} most recently used responses "
+                "of a test and has forgotten older ones."
+                if len(state.conversations) >= CONVERSATIONS_KEPT
+                else ""
+            )
             raise RequestError(
-                f"Previous response with id '{previous}' not found.",
+                f"Previous response with id '{previous}' not found.{forgotten}",
                 param="previous_response_id",
                 code="previous_response_not_found",
             )
@@ -103,10 +114,8 @@ def _reply(
         stream = None
     else:
         obj = _response(source, body, request, seed, response_id)
-        state.conversations[str(obj["id"])] = [
-            *(m for m in messages if m.get("role") != "system"),
-            *output_messages(obj),
-        ]
+        kept = [*(m for m in messages if m.get("role") != "system"), *output_messages(obj)]
+        _store(state, str(obj["id"]), kept)
         size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
         stream = tuple(response_events(obj, size)) if body.get("stream") is True else None
     headers = (
@@ -119,6 +128,16 @@ def _reply(
     if stream is not None and state.stream_faults:
         delivery = replace(delivery, fault=state.stream_faults.pop(0))
     return Reply(status, dumps(obj), headers, stream, delivery)
+
+
+def _store(state: Scope, response_id: str, conversation: list[dict[str, Any]]) -> None:
+    """Keep a response's conversation for `previous_response_id`; past `CONVERSATIONS_KEPT`,
+    the least recently used goes, so a long-running server's memory stays bounded."""
+    conversations = state.conversations
+    conversations[response_id] = conversation
+    conversations.move_to_end(response_id)
+    while len(conversations) > CONVERSATIONS_KEPT:
+        conversations.popitem(last=False)
 
 
 def _response(
