@@ -187,7 +187,10 @@ def test_responses_examples_answer(responses_collection: LLMMockServer) -> None:
     assert text.output_text == "Plain text answer"
     with pytest.raises(openai.NotFoundError) as excinfo:
         client.responses.create(model="gpt-4o", input="Tell me")
-    assert "Closest example 2: 'object' of item 'object'" in sdk.message(excinfo.value)
+    message = sdk.message(excinfo.value)
+    # Only the instructions (the system prompt) differ: that example ranks first, with the hint.
+    assert "Closest example 1: 'object' of item 'object'" in message
+    assert "Only the system prompt differs from example 'object'" in message
     responses_collection.reset()
 
 

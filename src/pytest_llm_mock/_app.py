@@ -5,8 +5,9 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -26,6 +27,7 @@ from ._completions import answer as answer_completions
 from ._embeddings import answer as answer_embeddings
 from ._events import EventStream, pause
 from ._http import HttpRequest, RawHeaders
+from ._journal import Journal
 from ._openai import dumps, error_object
 from ._responses_api import answer as answer_responses
 from ._scopes import PREFIX, ServerState
@@ -155,9 +157,13 @@ class Guarded:
         )
         errors = self.errors
         try:
-            reply = errors(
-                state.too_large(http) if body is None else self.handler(state, http, scope)
-            )
+            if body is None:
+                reply = errors(state.too_large(http))
+            elif state.recorder is not None:
+                # Record mode may wait seconds for an upstream: never on the event loop.
+                reply = errors(await asyncio.to_thread(self.handler, state, http, scope))
+            else:
+                reply = errors(self.handler(state, http, scope))
         except Exception as exc:
             # Never swallowed: the test that caused it fails with this traceback.
             state.errors.append(exc)
@@ -207,8 +213,22 @@ async def _journal(request: Request) -> Response:
     if request.method == "DELETE":
         state.clear()
         return Response(status_code=204)
-    body = [r.to_json() for r in state.journal.snapshot()]
-    return Response(dumps(body), media_type="application/json")
+    # A sync iterator: Starlette runs it in a worker thread, so building and encoding a long
+    # journal does not stall the event loop, and the JSON is sent a batch at a time.
+    return StreamingResponse(_journal_json(state.journal), media_type="application/json")
+
+
+_JOURNAL_BATCH = 256  # entries encoded per chunk sent
+
+
+def _journal_json(journal: Journal) -> Iterator[bytes]:
+    """The journal as one JSON array, in chunks."""
+    entries = journal.snapshot()
+    yield b"["
+    for start in range(0, len(entries), _JOURNAL_BATCH):
+        batch = entries[start : start + _JOURNAL_BATCH]
+        yield (b"," if start else b"") + b",".join(dumps(r.to_json()) for r in batch)
+    yield b"]"
 
 
 async def _collection(request: Request) -> Response:

@@ -6,28 +6,28 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from ._collection import CHAT_PATH, CollectionError, Example
 from ._explain import explain_added, explain_miss, explain_selection
 from ._faults import Failure, delivery_from_controls
-from ._http import HttpRequest, Selection, dedupe, json_error, postman_selection
+from ._http import HttpRequest, Selection, dedupe, postman_selection
 from ._matching import Index
 from ._openai import digest, dumps, error_object, status_error
-from ._record import RecordError
+from ._record import RecordError, Upstream
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
 from ._state import Reply, Scope
 from ._stream import render
 
+_CACHED_BODY_LIMIT = 64 * 1024  # bytes of request body up to which a rendered reply is kept
+
 
 def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     try:
         request = parse_chat_request(decoded)
-    except RecursionError:
-        return state.reject(http, None, 400, json_error("the JSON is nested too deeply"))
     except RequestError as exc:
         error = error_object(exc.message, "invalid_request_error", param=exc.param, code=exc.code)
         return state.reject(http, decoded, 400, error)
@@ -99,6 +99,8 @@ def _answer(state: Scope, http: HttpRequest, request: ChatRequest) -> Reply:
         _record(state, http, request, choice.status, name=choice.name, headers=headers)
         return Reply(choice.status, dumps(status_error(choice.status, choice.message)), headers)
     if isinstance(choice, Miss):
+        if choice.record and state.capturer is not None:
+            choice = captured(state, request, choice)
         if choice.record and state.recorder is not None:
             recorded_example = record_upstream(state, http, request, CHAT_PATH, request.body)
             if isinstance(recorded_example, Reply):
@@ -127,7 +129,8 @@ def _reply(
     reply = state.rendered.get(cache_key)
     if reply is None:
         reply = _render(http, request, source, name=name, seed=seed, chunk_size=chunk_size)
-        if len(state.rendered) < 1024:
+        # Kept for small requests only: a cache keyed on large bodies would hold them all.
+        if len(state.rendered) < 1024 and len(http.body) <= _CACHED_BODY_LIMIT:
             state.rendered[cache_key] = reply
     delivery = state.delivery.merged(reply.delivery)
     if reply.stream is not None and state.stream_faults:
@@ -175,7 +178,7 @@ def record_upstream(
         sent = http.body
         if path != CHAT_PATH and isinstance(body, dict) and body.get("stream"):
             sent = dumps({**body, "stream": False})
-        answer = recorder.forward(sent, path)
+        answer = _unlocked(state, lambda: recorder.forward(sent, path))
         saved = body if isinstance(body, dict) else dict(request.body)
         collection, name = recorder.save(saved, answer, hint=hint, path=path)
     except (RecordError, CollectionError) as exc:
@@ -187,6 +190,35 @@ def record_upstream(
     state.index = state.index_for(collection, state.strategy)
     (example,) = state.index_for(collection, state.strategy, path).named(name)
     return example
+
+
+def captured(state: Scope, request: ChatRequest, miss: Miss) -> Miss:
+    """Capture mode: the miss saved as a draft item of the collection file, and said so."""
+    capturer = state.capturer
+    assert capturer is not None
+    hint = request.last_user_message or request.model or "request"
+    try:
+        name, new = capturer.capture(request.body, CHAT_PATH, hint)
+    except (OSError, ValueError) as exc:
+        return replace(
+            miss, text=f"{miss.text}\nCapture mode could not write {capturer.path}: {exc}"
+        )
+    said = "captured as draft" if new else "already captured as draft"
+    return replace(
+        miss,
+        text=f"{miss.text}\nThe request was {said} {name!r} in {capturer.path}: fill in its "
+        "answer (replace the placeholder body of its example), in Postman or any editor.",
+    )
+
+
+def _unlocked(state: Scope, call: Callable[[], Upstream]) -> Upstream:
+    """`call()` with the state's lock, which every caller of `record_upstream` holds, let go:
+    other requests are answered while the upstream takes its time."""
+    state.lock.release()
+    try:
+        return call()
+    finally:
+        state.lock.acquire()
 
 
 def miss_reply(state: Scope, http: HttpRequest, request: ChatRequest, miss: Miss) -> Reply:

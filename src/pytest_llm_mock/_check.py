@@ -39,6 +39,13 @@ def findings(collection: Collection, strategy: Strategy) -> list[Finding]:
         )
         for item in collection.items_without_examples
     ]
+    found += [
+        Finding(
+            f"item {item!r}",
+            "is a captured draft: replace the placeholder body of its example with the answer",
+        )
+        for item in collection.drafts
+    ]
     for example in collection.examples:
         found += [Finding(_where(example), m) for m in _example_problems(example, index)]
     for group in index.sequences().values():

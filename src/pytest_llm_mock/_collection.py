@@ -14,6 +14,11 @@ from typing import Any
 from ._request import ChatRequest
 
 CHAT_PATH = "/chat/completions"
+# The body of a captured draft's example: a draft never answers until it is replaced.
+DRAFT_PLACEHOLDER = (
+    "pytest-llm-mock draft: replace this text with the answer (plain text, or a full "
+    "chat.completion object), in Postman or any editor"
+)
 
 CONTROL_PREFIX = "x-llm-mock-"
 # Control headers an example may carry, and what each takes.
@@ -220,6 +225,7 @@ class Collection:
     variables: Mapping[str, str] = field(default_factory=dict)
     items_without_examples: tuple[str, ...] = ()  # request items that answer nothing
     selections: tuple[SavedSelection, ...] = ()  # saved requests that choose their answer
+    drafts: tuple[str, ...] = ()  # captured items whose answer is still the placeholder
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._assertions import RequestAssertions
 from ._collection import Collection, empty_collection, status_problem
 from ._faults import BREAKS, DEFAULT_STALL, Failure, RateLimit, StreamBreak, StreamFault
-from ._journal import DEFAULT_LIMIT, RecordedRequest
+from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_SIZE, RecordedRequest
 from ._matching import Strategy, resolve_strategy
 from ._postman import load_cached
 from ._request import ChatRequest
@@ -60,16 +60,19 @@ class LLMMockServer(RequestAssertions):
         max_body_size: int | None = None,
         chunk_size: int | None = None,
         journal_limit: int | None = None,
+        journal_max_size: int | None = None,
     ) -> None:
         self.strict = strict
         limits = {"max_body_size": max_body_size, "chunk_size": chunk_size}
         limits["journal_limit"] = journal_limit
+        limits["journal_max_size"] = journal_max_size
         for name, value in limits.items():
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be 1 or more, got {value}")
         self._server = ServerState(
             max_body_bytes=max_body_size or DEFAULT_MAX_BODY_BYTES,
             journal_limit=journal_limit or DEFAULT_LIMIT,
+            journal_max_size=journal_max_size or DEFAULT_MAX_SIZE,
             chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
         )
         self._state: Scope = self._server.base
@@ -327,8 +330,9 @@ class LLMMockServer(RequestAssertions):
 
     @property
     def dropped_requests(self) -> int:
-        """Requests left out of `requests` because the journal limit was reached (a request
-        nothing answered stays in `unmatched` all the same)."""
+        """Requests left out of `requests` because the journal limit (`journal_limit`
+        requests, `journal_max_size` bytes) was reached (a request nothing answered stays in
+        `unmatched` all the same)."""
         return self._state.journal.dropped
 
     @property

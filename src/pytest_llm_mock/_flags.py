@@ -39,6 +39,11 @@ def add_options(parser: pytest.Parser) -> None:
         help="answer 401 to requests that do not carry this API key (to test auth handling)",
     )
     group.addoption(
+        "--llm-capture",
+        action="store_true",
+        help="save each request nothing answered as a draft item of the collection file",
+    )
+    group.addoption(
         "--llm-lenient",
         action="store_true",
         help="do not fail tests whose requests no example answered",
@@ -46,8 +51,16 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("llm_collection", "Postman collection to answer from (relative to the ini file)")
     parser.addini("llm_match", "match strategy (default: conversation)")
     parser.addini("llm_strict", "fail tests with unmatched requests", type="bool", default=True)
+    parser.addini(
+        "llm_capture", "save unanswered requests as draft items", type="bool", default=False
+    )
     parser.addini("llm_chunk_size", "characters per stream chunk (default 8)", default="8")
     parser.addini("llm_journal_limit", "requests kept per test (default 10000)", default="10000")
     parser.addini(
         "llm_max_body_size", "larger request bodies get a 413 (default 32 MiB)", default=""
+    )
+    parser.addini(
+        "llm_journal_max_size",
+        "bytes of requests kept per test; older ones are dropped (default 64 MiB)",
+        default="",
     )

@@ -6,6 +6,8 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import bisect
+import functools
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,8 +16,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._collection import Example
 
-# Header values that are credentials never reach the journal, reports or recordings.
-REDACTED_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+# Header values that are credentials never reach the journal, reports or recordings: these
+# headers (AWS signatures are in `authorization`), and any whose name says it holds a key, a
+# token or a secret (`x-goog-api-key`, `ocp-apim-subscription-key`, `x-auth-token`, ...).
+REDACTED_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "x-amz-security-token",
+        "cookie",
+        "set-cookie",
+    }
+)
+_CREDENTIAL_NAME = re.compile(r".*[-_](?:key|token)|.*secret.*")
 REDACTED = "<redacted>"
 SELECTION_HEADERS = ("x-mock-response-name", "x-mock-response-id")  # Postman's, by name or id
 
@@ -107,12 +123,19 @@ class RecordedRequest:
         return " ".join(parts)
 
 
+@functools.lru_cache(maxsize=1024)  # a client sends the same few names again and again
+def is_credential(name: str) -> bool:
+    """Whether the header `name` (in any case) carries a credential."""
+    lowered = name.lower()
+    return lowered in REDACTED_HEADERS or _CREDENTIAL_NAME.fullmatch(lowered) is not None
+
+
 def redact(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Headers (names in lowercase, as `HttpRequest` keeps them) as a dict, repeated ones
     joined, credentials replaced."""
     out: dict[str, str] = {}
     for name, value in headers:
-        shown = REDACTED if name in REDACTED_HEADERS else value
+        shown = REDACTED if is_credential(name) else value
         out[name] = f"{out[name]}, {shown}" if name in out else shown
     return out
 
@@ -122,19 +145,28 @@ def shorten(text: str, width: int) -> str:
 
 
 DEFAULT_LIMIT = 10_000
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024  # bytes of requests kept, bodies and headers as received
 MISS_LIMIT = 1_000  # misses whose explanation is kept, whatever the journal limit
 
 
 class _Deferred:
     """A request journaled on the server thread, built into a `RecordedRequest` when the
-    test first reads the journal: building it is not on the path of every answer."""
+    test first reads the journal: building it is not on the path of every answer. `size`
+    is the request's size as received, which the journal's byte limit counts."""
 
-    __slots__ = ("_build", "_entry", "received_at")
+    __slots__ = ("_build", "_entry", "received_at", "size")
 
-    def __init__(self, received_at: float, build: Callable[[], RecordedRequest]) -> None:
+    def __init__(
+        self,
+        received_at: float,
+        build: Callable[[], RecordedRequest] | None,
+        size: int = 0,
+        entry: RecordedRequest | None = None,
+    ) -> None:
         self.received_at = received_at
+        self.size = size
         self._build: Callable[[], RecordedRequest] | None = build
-        self._entry: RecordedRequest | None = None
+        self._entry: RecordedRequest | None = entry
 
     def entry(self) -> RecordedRequest:
         """The entry, built once; two readers at the same time may both build it."""
@@ -152,7 +184,8 @@ class _Deferred:
 class Journal:
     """Recorded requests, appended from the server thread, read from the test.
 
-    At most `limit` requests are kept (the newest); `dropped` counts the others, so a long
+    At most `limit` requests, and `max_size` bytes of them as received, are kept (the
+    newest; the newest one whatever its size); `dropped` counts the others, so a long
     session cannot exhaust memory and still says that it lost some. Requests that nothing
     answered are also kept apart, where the limit does not reach them: a miss is never
     forgotten (`miss_count` counts them all; the first `MISS_LIMIT` keep their explanation).
@@ -160,40 +193,58 @@ class Journal:
     test's verdict reports."""
 
     def __init__(
-        self, limit: int = DEFAULT_LIMIT, errors: list[BaseException] | None = None
+        self,
+        limit: int = DEFAULT_LIMIT,
+        errors: list[BaseException] | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
     ) -> None:
         self._lock = threading.Lock()
-        self._entries: list[RecordedRequest | _Deferred] = []
-        self._misses: list[RecordedRequest | _Deferred] = []
+        self._entries: list[_Deferred] = []
+        self._misses: list[_Deferred] = []
         self.listeners: list[Callable[[RecordedRequest], None]] = []
         self.limit = limit
+        self.max_size = max_size
+        self.size = 0  # bytes of the requests kept
         self.dropped = 0
         self.miss_count = 0
         self.errors: list[BaseException] = [] if errors is None else errors
 
-    def append(self, entry: RecordedRequest) -> None:
-        """Add a request in arrival order: one whose body took longer to read may be
-        answered after a later one, but is listed before it."""
-        self._insert(entry, miss=entry.miss is not None)
+    def append(self, entry: RecordedRequest, *, size: int = 0) -> None:
+        """Add a request of `size` bytes in arrival order: one whose body took longer to
+        read may be answered after a later one, but is listed before it."""
+        self._insert(_Deferred(entry.received_at, None, size, entry), miss=entry.miss is not None)
         for listener in self.listeners:
             listener(entry)
 
     def defer(
-        self, received_at: float, build: Callable[[], RecordedRequest], *, miss: bool = False
+        self,
+        received_at: float,
+        build: Callable[[], RecordedRequest],
+        *,
+        miss: bool = False,
+        size: int = 0,
     ) -> None:
-        """Add a request whose entry `build` makes when the journal is read (at once when
-        someone listens). `miss`: nothing answered it."""
+        """Add a request of `size` bytes whose entry `build` makes when the journal is read
+        (at once when someone listens). `miss`: nothing answered it."""
         if self.listeners:
-            self.append(build())
+            self.append(build(), size=size)
         else:
-            self._insert(_Deferred(received_at, build), miss=miss)
+            self._insert(_Deferred(received_at, build, size), miss=miss)
 
-    def _insert(self, entry: RecordedRequest | _Deferred, *, miss: bool) -> None:
+    def _insert(self, entry: _Deferred, *, miss: bool) -> None:
         with self._lock:
             _insort(self._entries, entry)
-            if len(self._entries) > self.limit:
-                del self._entries[: len(self._entries) - self.limit]
-                self.dropped += 1
+            self.size += entry.size
+            # The oldest go, past the count or the byte limit; the newest always stays.
+            drop = max(0, len(self._entries) - self.limit)
+            size = self.size - sum(old.size for old in self._entries[:drop])
+            while size > self.max_size and drop < len(self._entries) - 1:
+                size -= self._entries[drop].size
+                drop += 1
+            if drop:
+                del self._entries[:drop]
+                self.size = size
+                self.dropped += drop
             if miss:
                 self.miss_count += 1
                 if len(self._misses) < MISS_LIMIT:
@@ -203,7 +254,7 @@ class Journal:
         with self._lock:
             self._entries.clear()
             self._misses.clear()
-            self.dropped = self.miss_count = 0
+            self.dropped = self.miss_count = self.size = 0
 
     def snapshot(self) -> list[RecordedRequest]:
         """The entries, oldest first. They are built outside the lock, so that the server
@@ -219,12 +270,9 @@ class Journal:
             entries = list(self._misses)
         return self._built(entries)
 
-    def _built(self, entries: list[RecordedRequest | _Deferred]) -> list[RecordedRequest]:
+    def _built(self, entries: list[_Deferred]) -> list[RecordedRequest]:
         built: list[RecordedRequest] = []
         for item in entries:
-            if not isinstance(item, _Deferred):
-                built.append(item)
-                continue
             try:
                 built.append(item.entry())
             except Exception as exc:  # a bug of ours: reported, the rest stays readable
@@ -247,7 +295,7 @@ class Journal:
         return len(self._entries)
 
 
-def _insort(entries: list[RecordedRequest | _Deferred], entry: RecordedRequest | _Deferred) -> None:
+def _insort(entries: list[_Deferred], entry: _Deferred) -> None:
     """Append, or insert in arrival order when the request arrived before the last one."""
     if entries and entry.received_at < entries[-1].received_at:
         bisect.insort(entries, entry, key=lambda e: e.received_at)

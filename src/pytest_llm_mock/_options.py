@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ._capture import Capturer
 from ._collection import Collection, CollectionError, default_collection_path
 from ._fixture import LLMMockServer, MatchSpec
 from ._matching import Strategy, resolve_strategy
@@ -134,6 +135,15 @@ def recording(
     return current, recorder
 
 
+def capturing(config: pytest.Config, settings: Settings) -> Capturer:
+    """Capture mode for a test: drafts go to its collection file, or to the rootdir's
+    `collection.json` (a copy of the embedded default's items to begin with)."""
+    path = settings.collection.path
+    if path is None or settings.fallback is not None:
+        path = config.rootpath / "collection.json"
+    return Capturer(path, seed=default_collection_path())
+
+
 def configure(server: LLMMockServer, config: pytest.Config, settings: Settings) -> None:
     """Point the session's server at a test's collection, strategy and strictness; in record
     mode, at the file it records into."""
@@ -144,6 +154,8 @@ def configure(server: LLMMockServer, config: pytest.Config, settings: Settings) 
     server.use(collection, match=settings.strategy)
     server._state.fallback = None if recorder else settings.fallback
     server._state.recorder = recorder
+    if config.getoption("llm_capture") or config.getini("llm_capture"):
+        server._state.capturer = capturing(config, settings)
     server.strict = settings.strict
     if settings.api_key is not None:
         server.require_api_key = settings.api_key

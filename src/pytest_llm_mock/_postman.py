@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from ._collection import (
     CHAT_PATH,
+    DRAFT_PLACEHOLDER,
     Answer,
     Collection,
     CollectionError,
@@ -39,10 +40,12 @@ from ._conversion import (
     anthropic_messages,
     responses_messages,
 )
+from ._depth import MAX_DEPTH, TooDeep, loads
 from ._openai import completion_problem
 from ._request import ChatRequest, RequestError, parse_chat_request
 
 _VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+_DEEP = f" (more than {MAX_DEPTH} levels of arrays and objects)"
 
 
 def load_collection(path: str | os.PathLike[str]) -> Collection:
@@ -56,6 +59,11 @@ def load_collection(path: str | os.PathLike[str]) -> Collection:
         raise CollectionError(str(file), "is a directory, not a collection file") from None
     except OSError as exc:
         raise CollectionError(str(file), f"cannot be read ({exc.strerror})") from None
+    return decode_collection(raw, file)
+
+
+def decode_collection(raw: bytes, file: Path) -> Collection:
+    """The bytes of collection file `file`, read by the caller, checked as by `load_collection`."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -63,34 +71,42 @@ def load_collection(path: str | os.PathLike[str]) -> Collection:
             str(file), f"is not UTF-8 text (invalid byte at offset {exc.start})"
         ) from None
     try:
-        data = json.loads(text)
+        data = loads(text)
     except json.JSONDecodeError as exc:
         raise CollectionError(
             str(file),
             f"is not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} "
             f"column {exc.colno}",
         ) from None
-    except RecursionError:
-        raise CollectionError(str(file), "is nested too deeply to be a collection") from None
+    except TooDeep:
+        raise CollectionError(
+            str(file), f"is nested too deeply to be a collection{_DEEP}"
+        ) from None
     return parse_collection(data, source=str(file), path=file.resolve())
 
 
+_CACHED_FILES = 32  # the files whose last load is kept, the most recently used
 _cache: dict[Path, tuple[tuple[int, int], Collection]] = {}
 
 
 def load_cached(path: str | os.PathLike[str]) -> Collection:
-    """`load_collection`, parsed once per file until its size or modification time changes."""
+    """`load_collection`, parsed once per file until its size or modification time changes.
+    Only the last load of each of the `_CACHED_FILES` most recently used files is kept."""
     file = Path(path).resolve()
     try:
         stat = file.stat()
     except OSError:
         return load_collection(path)
     stamp = (stat.st_mtime_ns, stat.st_size)
-    cached = _cache.get(file)
+    cached = _cache.pop(file, None)  # put back last: the most recently used
     if cached is not None and cached[0] == stamp:
-        return cached[1]
-    collection = load_collection(path)
+        collection = cached[1]
+    else:
+        cached = None  # the old load can go while the new one is parsed
+        collection = load_collection(path)
     _cache[file] = (stamp, collection)
+    while len(_cache) > _CACHED_FILES:
+        del _cache[next(iter(_cache))]
     return collection
 
 
@@ -118,6 +134,7 @@ def parse_collection(data: object, *, source: str, path: Path | None = None) -> 
         variables=variables,
         items_without_examples=tuple(reader.without_examples),
         selections=tuple(reader.selections),
+        drafts=tuple(reader.drafts),
     )
 
 
@@ -161,6 +178,7 @@ class _Reader:
         self.position = 0
         self.without_examples: list[str] = []
         self.selections: list[SavedSelection] = []
+        self.drafts: list[str] = []
 
     def substitute(self, text: str) -> str:
         if "{{" not in text:
@@ -212,6 +230,9 @@ class _Reader:
             example_name = response.get("name")
             if not isinstance(example_name, str) or not example_name:
                 example_name = f"example {j + 1}"
+            if response.get("body") == DRAFT_PLACEHOLDER:
+                self.drafts.append(item_path)  # captured, not filled in: it answers nothing
+                continue
             where = f"{item_path}/{example_name}"
             example = self.read_example(
                 request=request,
@@ -375,15 +396,15 @@ class _Reader:
         if not isinstance(raw, str):
             raise self.error("expected the raw body as a string", where, field + ".raw")
         try:
-            decoded = json.loads(self.substitute(raw))
+            decoded = loads(self.substitute(raw))
         except json.JSONDecodeError as exc:
             raise self.error(
                 f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                 where,
                 field + ".raw",
             ) from None
-        except RecursionError:
-            raise self.error("nested too deeply", where, field + ".raw") from None
+        except TooDeep:
+            raise self.error(f"nested too deeply{_DEEP}", where, field + ".raw") from None
         if not isinstance(decoded, dict):
             raise self.error("expected a JSON object", where, field + ".raw")
         return decoded
@@ -423,10 +444,16 @@ class _Reader:
             if data == "[DONE]":
                 break
             try:
-                chunk = json.loads(data)
+                chunk = loads(data)
             except json.JSONDecodeError as exc:
                 raise self.error(
                     f"line {number} of the recorded stream is not JSON: {exc.msg}", where, field
+                ) from None
+            except TooDeep:
+                raise self.error(
+                    f"line {number} of the recorded stream is nested too deeply{_DEEP}",
+                    where,
+                    field,
                 ) from None
             if not isinstance(chunk, dict):
                 raise self.error(
@@ -451,7 +478,7 @@ class _Reader:
         if not looks_like_json:
             return TextAnswer(body)
         try:
-            decoded = json.loads(body)
+            decoded = loads(body)
         except json.JSONDecodeError as exc:
             if not stripped.startswith("{"):
                 return TextAnswer(body)
@@ -461,8 +488,8 @@ class _Reader:
                 where,
                 field,
             ) from None
-        except RecursionError:
-            raise self.error("nested too deeply", where, field) from None
+        except TooDeep:
+            raise self.error(f"nested too deeply{_DEEP}", where, field) from None
         if isinstance(decoded, dict):
             return ObjectAnswer(decoded)
         return TextAnswer(body)

@@ -2,7 +2,8 @@
 answer is returned and saved in the collection as a new request with an example.
 
 Credentials are never written: the incoming request's key is not forwarded, the upstream key
-comes from the environment, and only a short list of response headers is kept. The file is
+comes from the environment, and only a short list of response headers is kept: never a
+credential or a cookie (`is_credential`), nor the account the upstream answered for. The file is
 replaced atomically, so a crash never leaves half a collection.
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
@@ -21,13 +22,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._collection import CHAT_PATH, Collection
-from ._journal import shorten
+from ._journal import is_credential, shorten
 from ._postman import load_collection
 
 API_KEY_VARIABLE = "LLM_MOCK_UPSTREAM_API_KEY"
 FOLDER = "Recorded"
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 _KEPT_HEADERS = ("content-type", "openai-", "x-request-id", "x-ratelimit-", "retry-after")
+_ACCOUNT_HEADERS = frozenset({"openai-organization", "openai-project"})
 _TIMEOUT = 120.0
 
 
@@ -80,7 +82,7 @@ class Recorder:
         """Append the request and its answer to the collection file; the reloaded collection
         and the new example's full name."""
         data = self._read()
-        variable = _host_variable(data)
+        variable = host_variable(data)
         folder = next(
             (
                 i
@@ -94,8 +96,8 @@ class Recorder:
             data["item"].append(folder)
         taken = {i.get("name") for i in folder["item"]}
         base = f"Recorded: {shorten(hint, 40)}"
-        name = next(n for n in _candidates(base) if n not in taken)
-        folder["item"].append(_item(name, body, answer, variable, path))
+        name = unique_name(base, taken)
+        folder["item"].append(new_item(name, body, answer, variable, path))
         self._write(data)
         return load_collection(self.path), f"{FOLDER}/{name}/recorded"
 
@@ -113,11 +115,20 @@ class Recorder:
         os.replace(temporary, self.path)
 
 
-def _candidates(base: str) -> list[str]:
-    return [base, *(f"{base} ({n})" for n in range(2, 1000))]
+def _kept(header: str) -> bool:
+    """Whether an upstream response header is written with the recording."""
+    name = header.lower()
+    return (
+        name.startswith(_KEPT_HEADERS) and name not in _ACCOUNT_HEADERS and not is_credential(name)
+    )
 
 
-def _host_variable(data: dict[str, Any]) -> str:
+def unique_name(base: str, taken: set[object]) -> str:
+    """`base`, or `base (2)`, `base (3)`, ... : the first that is not taken."""
+    return next(n for n in (base, *(f"{base} ({n})" for n in range(2, 10_000))) if n not in taken)
+
+
+def host_variable(data: dict[str, Any]) -> str:
     """The collection's host variable (`baseUrl`, `url`, ...), added if it has none."""
     variables = data.setdefault("variable", [])
     for variable in variables:
@@ -127,9 +138,10 @@ def _host_variable(data: dict[str, Any]) -> str:
     return "baseUrl"
 
 
-def _item(
+def new_item(
     name: str, body: Mapping[str, Any], answer: Upstream, variable: str, path: str
 ) -> dict[str, Any]:
+    """A Postman request item saving `body` on `path`, with `answer` as its one example."""
     saved_request = {
         "method": "POST",
         "header": [{"key": "Content-Type", "value": "application/json"}],
@@ -144,9 +156,7 @@ def _item(
             "path": ["v1", *path.strip("/").split("/")],
         },
     }
-    headers = [
-        {"key": k, "value": v} for k, v in answer.headers if k.lower().startswith(_KEPT_HEADERS)
-    ]
+    headers = [{"key": k, "value": v} for k, v in answer.headers if _kept(k)]
     streamed = any(k.lower() == "content-type" and "event-stream" in v for k, v in answer.headers)
     try:
         phrase = HTTPStatus(answer.status).phrase

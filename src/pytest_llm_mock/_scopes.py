@@ -13,19 +13,24 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+import weakref
+from collections import OrderedDict, deque
 from collections.abc import Hashable
 from dataclasses import dataclass
 
 from ._collection import CHAT_PATH, Collection
 from ._faults import RateLimit
-from ._journal import DEFAULT_LIMIT, RecordedRequest
+from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_SIZE, RecordedRequest
 from ._matching import Index, Strategy
 from ._state import DEFAULT_MAX_BODY_BYTES, Scope
 from ._stream import DEFAULT_CHUNK_SIZE
 
 PREFIX = "/_t/"
-_CLOSED_KEPT = 1024  # closed scopes whose collection still answers their late requests
+_CLOSED_KEPT = 1024  # closed scopes whose late requests are still charged to their test
+# Collections of the newest closed scopes, held for their late requests; an older closed
+# scope's collection answers only while something else still holds it (the file's cache,
+# another test), so reloads in record mode do not pile up.
+_CLOSED_COLLECTIONS_KEPT = 8
 _LATE_KEPT = 100  # late requests described; all are counted
 
 
@@ -67,29 +72,39 @@ class ServerState:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         journal_limit: int = DEFAULT_LIMIT,
+        journal_max_size: int = DEFAULT_MAX_SIZE,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
         self.lock = threading.Lock()  # held while an answer is chosen and counted
         self.max_body_bytes = max_body_bytes
         self.journal_limit = journal_limit
+        self.journal_max_size = journal_max_size
         self.default_chunk_size = chunk_size
         self.default_api_key: str | None = None
         self.default_rate_limit: RateLimit | None = None
-        self._indexes: dict[tuple[Collection, Hashable, str], Index] = {}
+        # Indexes live as long as their collection: a reloaded collection (watch or record
+        # mode, a saved file) takes the old one's indexes with it.
+        self._indexes: weakref.WeakKeyDictionary[Collection, dict[tuple[Hashable, str], Index]]
+        self._indexes = weakref.WeakKeyDictionary()
         self._numbers = 0
         self._open: dict[int, Scope] = {}
         # Closed scopes: their test and what answered it (not their journals).
-        self._closed: OrderedDict[int, tuple[str, Collection, Strategy]] = OrderedDict()
+        self._closed: OrderedDict[int, tuple[str, weakref.ref[Collection], Strategy]]
+        self._closed = OrderedDict()
+        self._closed_collections: deque[Collection] = deque(maxlen=_CLOSED_COLLECTIONS_KEPT)
         self.late = LateLog()
         self.base = Scope(self, 0, "the server")
         self.current = self.base
 
     def index_for(self, collection: Collection, strategy: Strategy, path: str = CHAT_PATH) -> Index:
         """The index of `collection` under `strategy` for `path`, built once per triple."""
-        cache_key = (collection, strategy.cache_key, path)
-        index = self._indexes.get(cache_key)
+        indexes = self._indexes.get(collection)
+        if indexes is None:
+            indexes = self._indexes.setdefault(collection, {})
+        cache_key = (strategy.cache_key, path)
+        index = indexes.get(cache_key)
         if index is None:
-            index = self._indexes[cache_key] = Index.build(collection.examples, strategy, path)
+            index = indexes[cache_key] = Index.build(collection.examples, strategy, path)
         return index
 
     def open(self, name: str) -> Scope:
@@ -110,7 +125,10 @@ class ServerState:
         with self.lock:
             self._open.pop(scope.number, None)
             scope.journal.listeners.append(lambda entry: self.late.add(scope.name, entry))
-            self._closed[scope.number] = (scope.name, scope.collection, scope.strategy)
+            collection = scope.collection
+            self._closed[scope.number] = (scope.name, weakref.ref(collection), scope.strategy)
+            if collection not in self._closed_collections:
+                self._closed_collections.append(collection)
             while len(self._closed) > _CLOSED_KEPT:
                 self._closed.popitem(last=False)
             if self.current is scope:
@@ -121,11 +139,17 @@ class ServerState:
         scope = self._open.get(number)
         if scope is not None:
             return scope
+        current = self.current
+        name, collection, strategy = (
+            f"an unknown test ({PREFIX}{number})",
+            current.collection,
+            current.strategy,
+        )
         closed = self._closed.get(number)
-        if closed is None:
-            current = self.current
-            closed = (f"an unknown test ({PREFIX}{number})", current.collection, current.strategy)
-        name, collection, strategy = closed
+        if closed is not None:
+            name, held, strategy = closed
+            # A collection no longer loaded anywhere: the current one answers.
+            collection = held() or collection
         late = Scope(self, number, name)
         late.use(collection, strategy)
         late.journal.listeners.append(lambda entry: self.late.add(name, entry))

@@ -7,19 +7,21 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
-import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ._capture import Capturer
 from ._collection import (
     CHAT_PATH,
     Collection,
     Example,
     empty_collection,
 )
+from ._depth import TooDeep, loads
 from ._faults import Delivery, Failure, RateLimit, StreamFault
 from ._http import (
     HttpRequest,
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from ._scopes import ServerState
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+MODELS_KEPT = 1_000  # models requested that /v1/models lists (the first 1,000 since a reset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +73,16 @@ class Scope:
         self.number = number
         self.name = name  # the test, for reports of requests that came after it ended
         self.errors: list[BaseException] = []
-        self.journal = Journal(limit=server.journal_limit, errors=self.errors)
+        self.journal = Journal(
+            limit=server.journal_limit, errors=self.errors, max_size=server.journal_max_size
+        )
+        # Models requested, in order of first request, noted as they come: /v1/models lists
+        # them without reading the journal.
+        self.requested_models: dict[str, None] = {}
         self.responses: list[AddedResponse] = []
         self.counters: dict[Hashable, int] = {}
-        self.conversations: dict[str, list[dict[str, Any]]] = {}  # Responses, by response id
+        # Responses conversations by response id, least recently used first (bounded).
+        self.conversations: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         # Rendered chat answers by (answer source, request path and bytes, chunk size).
         self.rendered: dict[tuple[int, str, bytes, int], Reply] = {}
         self._added = 0
@@ -84,6 +93,7 @@ class Scope:
         self.stream_faults: list[StreamFault] = []
         self.rate_limit = _fresh(server.default_rate_limit)
         self.recorder: Recorder | None = None  # record mode: misses go upstream
+        self.capturer: Capturer | None = None  # capture mode: misses become draft items
         self.collection = empty_collection()
         # Where collection.json was looked for, when the embedded default answers instead.
         self.fallback: str | None = None
@@ -117,6 +127,7 @@ class Scope:
         """Forget requests, counters, added responses, faults and settings."""
         with self.lock:
             self.journal.clear()
+            self.requested_models.clear()
             self.responses.clear()
             self.counters.clear()
             self.errors.clear()
@@ -135,6 +146,7 @@ class Scope:
         made from Python (key, added responses, faults) stay until the test ends."""
         with self.lock:
             self.journal.clear()
+            self.requested_models.clear()
             self.counters.clear()
 
     def add(self, build: Callable[[int], AddedResponse]) -> AddedResponse:
@@ -192,11 +204,11 @@ class Scope:
         if not http.body.strip():
             return self.reject(http, None, 400, json_error("the request has no body"))
         try:
-            decoded = json.loads(http.body)
+            decoded = loads(http.body)
+        except TooDeep as exc:
+            return self.reject(http, None, 400, json_error(f"the JSON is {exc}"))
         except ValueError as exc:
             return self.reject(http, None, 400, json_error(str(exc)))
-        except RecursionError:
-            return self.reject(http, None, 400, json_error("the JSON is nested too deeply"))
         return decoded
 
     def scripted_failure(self, model: str | None) -> Failure | None:
@@ -239,7 +251,7 @@ class Scope:
         """The collection's models, then added responses' models, then models requested."""
         ids = dict.fromkeys(self.collection.models)
         ids.update(dict.fromkeys(r.model for r in self.responses if r.model is not None))
-        ids.update(dict.fromkeys(r.model for r in self.journal.snapshot() if r.model))
+        ids.update(self.requested_models.copy())  # copied at once: the server adds to it
         return [m for m in ids if m is not None]
 
     def too_large(self, http: HttpRequest) -> Reply:
@@ -303,6 +315,9 @@ class Scope:
         """Journal a request. Its entry (`recorded`) is built when the test reads the
         journal, not on the way to every answer; until then it keeps what the entry needs,
         not the request's body or its parsed form."""
+        model = decoded.get("model") if isinstance(decoded, dict) else None
+        if isinstance(model, str) and model and len(self.requested_models) < MODELS_KEPT:
+            self.requested_models[model] = None
         entry = partial(
             recorded,
             http.without_body(),
@@ -317,7 +332,8 @@ class Scope:
             name=name,
             example=example,
         )
-        self.journal.defer(http.received_at, entry, miss=miss is not None)
+        size = len(http.body) + sum(len(k) + len(v) for k, v in http.raw_headers)
+        self.journal.defer(http.received_at, entry, miss=miss is not None, size=size)
 
 
 def recorded(

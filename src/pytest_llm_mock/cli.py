@@ -6,24 +6,30 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ._capture import Capturer
 from ._check import findings
 from ._collection import CollectionError, default_collection_path
+from ._connections import raise_open_file_limit
 from ._faults import RateLimit
 from ._fixture import LLMMockServer
-from ._journal import RecordedRequest
-from ._matching import STRATEGY_NAMES, resolve_strategy
+from ._journal import DEFAULT_MAX_SIZE, Journal, RecordedRequest
+from ._log import LineHandler, LineWriter
+from ._matching import STRATEGY_NAMES, Strategy, resolve_strategy
 from ._postman import load_collection
 from ._record import Recorder
 from ._state import DEFAULT_MAX_BODY_BYTES
 from ._watch import Watcher
 
 USAGE_ERROR = 2
+OUTPUT_GRACE = 1.0  # seconds the last lines may take to be written once serve has stopped
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         "--watch", action="store_true", help="reload the collection when the file is saved"
     )
     serve.add_argument(
+        "--capture",
+        action="store_true",
+        help="save each request nothing answered as a draft item of the collection file "
+        "(./collection.json when serving the embedded default)",
+    )
+    serve.add_argument(
         "--lenient",
         action="store_true",
         help="exit 0 at shutdown even if some requests were not answered (default: exit 1)",
@@ -59,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         default=10_000,
         metavar="N",
         help="requests kept for /_llm_mock/requests (default 10000; older ones are dropped)",
+    )
+    serve.add_argument(
+        "--journal-max-size",
+        type=int,
+        default=DEFAULT_MAX_SIZE,
+        metavar="BYTES",
+        help=f"bytes of requests kept for /_llm_mock/requests (default {DEFAULT_MAX_SIZE}; "
+        "older ones are dropped)",
     )
     serve.add_argument(
         "--max-body-size",
@@ -171,10 +191,10 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         recorder = _recorder(args.record, path) if args.record else None
     except (CollectionError, ValueError) as exc:
         parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
-    if args.journal_limit < 1:
-        parser.exit(USAGE_ERROR, "pytest-llm-mock: error: --journal-limit must be 1 or more\n")
-    if args.max_body_size < 1:
-        parser.exit(USAGE_ERROR, "pytest-llm-mock: error: --max-body-size must be 1 or more\n")
+    for flag in ("journal_limit", "journal_max_size", "max_body_size"):
+        if getattr(args, flag) < 1:
+            option = "--" + flag.replace("_", "-")
+            parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {option} must be 1 or more\n")
     server = LLMMockServer(
         collection,
         match=strategy,
@@ -182,12 +202,13 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         port=args.port,
         strict=False,
         journal_limit=args.journal_limit,
+        journal_max_size=args.journal_max_size,
         max_body_size=args.max_body_size,
     )
     server._server.default_rate_limit = server._state.rate_limit = limit
-    server._state.recorder = recorder
     server._server.default_api_key = server._state.api_key = args.require_api_key
-    server._state.fallback = fallback
+    _modes(server, args.capture, path, fallback, recorder)
+    raise_open_file_limit()  # before start: the server sizes its connection limit on it
     try:
         server.start()
     except OSError as exc:
@@ -195,56 +216,98 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             USAGE_ERROR,
             f"pytest-llm-mock: error: cannot listen on {args.host}:{args.port}: {exc.strerror}\n",
         )
+    return _serve_until_stopped(server, args, path, strategy)
+
+
+def _serve_until_stopped(
+    server: LLMMockServer, args: argparse.Namespace, path: Path, strategy: Strategy
+) -> int:
+    """Log each request until SIGINT or SIGTERM; exit 1 if some were not answered."""
+    collection = server.collection
+    # Every line goes through one writer per stream: serving never waits for a reader.
+    out = LineWriter(sys.stdout)
+    errors = LineHandler(LineWriter(sys.stderr))  # uvicorn's warnings and errors
+    logging.getLogger().addHandler(errors)
+
+    def log(line: str) -> None:
+        out.write(f"pytest-llm-mock: {line}")
+
     state = server._state
-    state.journal.listeners.append(_log_request)
-
-    def limit_reached(_: RecordedRequest) -> None:
-        if state.journal.dropped == 1:
-            _log(f"the journal limit ({state.journal.limit}) was reached: older requests drop")
-
-    state.journal.listeners.append(limit_reached)
+    state.journal.listeners.append(lambda request: out.write(_request_line(request)))
+    state.journal.listeners.append(_limit_reached(state.journal, log))
     watcher = None
     if args.watch:
-        watcher = Watcher(path, collection, lambda c: server.use(c, match=strategy), _log)
+        watcher = Watcher(path, collection, lambda c: server.use(c, match=strategy), log)
         watcher.start()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     count = len(collection.examples)
-    print(
+    out.write(
         f"pytest-llm-mock serving {collection.describe()} "
         f"({count} examples, match: {strategy.name}{', watching' if watcher else ''})"
     )
-    print(f"  base_url: {server.base_url}", flush=True)
+    out.write(f"  base_url: {server.base_url}")
     if args.host in ("0.0.0.0", "::"):
-        _log(f"warning: listening on all interfaces ({args.host}): the network can reach it")
+        log(f"warning: listening on all interfaces ({args.host}): the network can reach it")
     try:
         while not stop.wait(3600):
             pass
     finally:
-        if watcher is not None:
-            watcher.stop()
-        server.stop()
+        try:
+            if watcher is not None:
+                watcher.stop()
+            server.stop()  # bounded: answers at work get a grace period, paused ones none
+        finally:
+            logging.getLogger().removeHandler(errors)
     journal = state.journal
     unanswered = journal.miss_count  # all of them, whatever the journal limit dropped
-    print(
+    lost = f"; log lines dropped: {out.dropped} (the output was not read)" if out.dropped else ""
+    out.write(
         f"pytest-llm-mock stopped: {len(journal) + journal.dropped} requests, "
-        f"{unanswered} not answered",
-        flush=True,
+        f"{unanswered} not answered{lost}"
     )
+    # A reader that went away must not keep serve from exiting: the writers are daemons.
+    out.close(OUTPUT_GRACE)
+    errors.writer.close(OUTPUT_GRACE)
     return 1 if unanswered and not args.lenient else 0
 
 
-def _log(line: str) -> None:
-    print(f"pytest-llm-mock: {line}", flush=True)
+def _modes(
+    server: LLMMockServer,
+    capture: bool,
+    path: Path,
+    fallback: str | None,
+    recorder: Recorder | None,
+) -> None:
+    """Record and capture modes, and where collection.json was looked for."""
+    state = server._state
+    state.recorder, state.fallback = recorder, fallback
+    if capture:
+        target = Path("collection.json") if fallback else path
+        state.capturer = Capturer(target, seed=default_collection_path())
 
 
-def _log_request(request: RecordedRequest) -> None:
+def _limit_reached(
+    journal: Journal, log: Callable[[str], None]
+) -> Callable[[RecordedRequest], None]:
+    """A listener that says once when the journal starts dropping requests, and why."""
+    said = threading.Event()
+
+    def listener(_: RecordedRequest) -> None:
+        if journal.dropped and not said.is_set():
+            said.set()
+            log(
+                f"the journal limit ({journal.limit} requests, {journal.max_size} bytes) was "
+                "reached: older requests drop"
+            )
+
+    return listener
+
+
+def _request_line(request: RecordedRequest) -> str:
     took = (time.monotonic() - request.received_at) * 1000 if request.received_at else 0.0
-    print(
-        f"{request.method} {request.path} {request.status} {request.outcome()} {took:.1f}ms",
-        flush=True,
-    )
+    return f"{request.method} {request.path} {request.status} {request.outcome()} {took:.1f}ms"
 
 
 def _rate_limit(spec: str) -> RateLimit:

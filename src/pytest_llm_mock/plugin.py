@@ -32,9 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for key in ("llm_chunk_size", "llm_journal_limit", "llm_max_body_size"):
+    for key in ("llm_chunk_size", "llm_journal_limit", "llm_max_body_size", "llm_journal_max_size"):
         value = str(config.getini(key)).strip()
-        if key == "llm_max_body_size" and not value:
+        if key in ("llm_max_body_size", "llm_journal_max_size") and not value:
             continue  # the default
         if not value.isdigit() or int(value) < 1:
             raise pytest.UsageError(
@@ -70,10 +70,12 @@ def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
     limit = int(pytestconfig.getini("llm_journal_limit"))
     chunk_size = int(pytestconfig.getini("llm_chunk_size"))
     body_size = pytestconfig.getini("llm_max_body_size")
+    journal_size = pytestconfig.getini("llm_journal_max_size")
     server = LLMMockServer(
         chunk_size=chunk_size,
         journal_limit=limit,
         max_body_size=int(body_size) if body_size else None,
+        journal_max_size=int(journal_size) if journal_size else None,
     ).start()
     server._server.default_api_key = pytestconfig.getoption("llm_require_api_key")
     try:
