@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 COMMAND = [sys.executable, "-m", "pytest_llm_mock"]
 # The command run with an open-file limit of its own: `SOFT HARD ARGS...`.
@@ -64,15 +64,23 @@ def serving(*args: str, cwd: Path, open_files: tuple[int, int] | None = None) ->
     """`pytest-llm-mock serve ARGS --port 0` in a subprocess, stopped at the end;
     `open_files`: its open-file limit, soft and hard."""
     command = COMMAND if open_files is None else [*LIMITED, *map(str, open_files)]
-    with subprocess.Popen(
+    process = subprocess.Popen(
         [*command, "serve", *args, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=cwd,
-    ) as process:
+    )
+    with killed_at_end(process):
+        yield Served(process)
+
+
+@contextmanager
+def killed_at_end(process: subprocess.Popen[Any]) -> Iterator[subprocess.Popen[Any]]:
+    """`process`, killed at the end of the block if it has not stopped by then."""
+    with process:
         try:
-            yield Served(process)
+            yield process
         finally:
             if process.poll() is None:
                 process.kill()
@@ -109,18 +117,11 @@ def _read_until(pipe: IO[bytes], text: bytes, *, timeout: float) -> bytes:
 def serving_unread(*args: str, cwd: Path, stderr: IO[bytes]) -> Iterator[Unread]:
     """`pytest-llm-mock serve ARGS --port 0` whose output nobody reads, killed at the end if
     it did not stop."""
-    with subprocess.Popen(
-        [*COMMAND, "serve", *args, "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        cwd=cwd,
-    ) as process:
-        try:
-            yield Unread(process)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(10)
+    process = subprocess.Popen(
+        [*COMMAND, "serve", *args, "--port", "0"], stdout=subprocess.PIPE, stderr=stderr, cwd=cwd
+    )
+    with killed_at_end(process):
+        yield Unread(process)
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ import pytest
 from pytest_llm_mock import LLMMockServer
 
 from . import postman
+from .test_plugin import expects_a_404
 
 AGENT_PROMPT = "You are a helpful AI assistant. Solve tasks using your coding and language skills."
 TASK = "Write a Python script to analyze a simple dataset"
@@ -78,18 +79,7 @@ def test_a_miss_says_which_criterion_each_added_response_failed() -> None:
 
 
 def test_a_test_failing_on_a_miss_is_told_how_to_be_lenient(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        import openai, pytest
-
-        def test_expects_a_404(llm_mock_server):
-            client = llm_mock_server.openai_client(max_retries=0)
-            with pytest.raises(openai.NotFoundError):
-                client.chat.completions.create(
-                    model="m", messages=[{"role": "user", "content": "nothing answers this"}]
-                )
-        """
-    )
+    pytester.makepyfile(expects_a_404("nothing answers this"))
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(

@@ -82,21 +82,24 @@ def test_the_quickstart_passes_in_a_project_without_a_collection(
     pytester.runpytest().assert_outcomes(passed=1)
 
 
+def expects_a_404(text: str) -> str:
+    """A test module whose one test sends `text`, expecting nothing to answer it."""
+    return f"""
+import openai, pytest
+
+def test_expects_a_404(llm_mock_server):
+    client = llm_mock_server.openai_client(max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(
+            model="m", messages=[{{"role": "user", "content": {text!r}}}]
+        )
+"""
+
+
 def test_a_miss_from_the_embedded_default_says_where_it_looked_and_what_to_do(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(
-        """
-        import openai, pytest
-
-        def test_unknown(llm_mock_server):
-            client = llm_mock_server.openai_client(max_retries=0)
-            with pytest.raises(openai.NotFoundError):
-                client.chat.completions.create(
-                    model="m", messages=[{"role": "user", "content": "not in the default"}]
-                )
-        """
-    )
+    pytester.makepyfile(expects_a_404("not in the default"))
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(

@@ -19,7 +19,7 @@ from pytest_llm_mock._collection import Collection, TextAnswer
 from pytest_llm_mock._watch import Watcher
 
 from . import postman
-from .served import Served, serving
+from .served import Served, killed_at_end, serving
 
 HELLO: Any = [{"role": "user", "content": "Hello"}]
 NOT_RELOADED = "not reloaded, still serving the last good collection"
@@ -75,7 +75,7 @@ def serving_respecting_file_modes(path: Path) -> Iterator[Served]:
     result = subprocess.run(read, check=False, capture_output=True, timeout=30)
     if b"PermissionError" not in result.stderr:
         pytest.skip(f"a file of mode 000 stays readable here: {result.stderr.decode()!r}")
-    with subprocess.Popen(
+    process = subprocess.Popen(
         respecting_file_modes(
             "-m", "pytest_llm_mock", "serve", str(path), "--watch", "--port", "0"
         ),
@@ -83,13 +83,9 @@ def serving_respecting_file_modes(path: Path) -> Iterator[Served]:
         stderr=subprocess.PIPE,
         text=True,
         cwd=path.parent,
-    ) as process:
-        try:
-            yield Served(process)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(10)
+    )
+    with killed_at_end(process):
+        yield Served(process)
 
 
 def test_a_save_made_while_the_file_could_not_be_read_is_served_once_it_can_be(
