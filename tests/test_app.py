@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from importlib.util import find_spec
 from typing import Any
 
 import openai
@@ -351,6 +352,10 @@ def test_a_url_too_long_for_the_http_parser_is_an_openai_error(standalone: LLMMo
     assert assert_envelope(reached.json())["code"] == "model_not_found"
 
     too_long = http.request(standalone.url, "GET", longest + "m")
+    if find_spec("httptools") is None:  # h11 (no httptools, as on Windows) reads it: 404
+        assert (too_long.status, too_long.headers["content-type"]) == (404, "application/json")
+        assert assert_envelope(too_long.json())["code"] == "model_not_found"
+        return
     assert (too_long.status, too_long.headers["content-type"]) == (400, "application/json")
     error = assert_envelope(too_long.json())
     assert error["code"] == "invalid_http_request"
