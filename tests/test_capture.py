@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
+from pytest_llm_mock import LLMMockServer
+from pytest_llm_mock._capture import Capturer
 from pytest_llm_mock._collection import DRAFT_PLACEHOLDER
 
 from . import postman
@@ -159,3 +162,41 @@ def test_serve_captures_misses_into_the_current_folder(tmp_path: Path) -> None:
     assert "captured as draft 'Captured/Captured: Anything new?'" in str(raised.value)
     (draft,) = drafts(tmp_path / "collection.json")
     assert draft["name"] == "Captured: Anything new?"
+
+
+def test_responses_completions_and_anthropic_misses_are_captured_on_their_paths(
+    tmp_path: Path,
+) -> None:
+    path = postman.write(tmp_path / "collection.json", postman.collection())
+    with LLMMockServer(path, strict=False) as server:
+        server._state.capturer = Capturer(path)
+        client = server.openai_client(max_retries=0)
+        with pytest.raises(openai.NotFoundError):
+            client.responses.create(model="m", input="Via Responses")
+        with pytest.raises(openai.NotFoundError):
+            client.completions.create(model="m", prompt="Via completions")
+        with (
+            anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0) as claude,
+            pytest.raises(anthropic.NotFoundError),
+        ):
+            claude.messages.create(
+                model="m", max_tokens=10, messages=[{"role": "user", "content": "Via messages"}]
+            )
+        captured = {d["name"]: d["request"]["url"]["raw"] for d in drafts(path)}
+        assert captured == {
+            "Captured: Via Responses": "{{baseUrl}}/v1/responses",
+            "Captured: Via completions": "{{baseUrl}}/v1/completions",
+            "Captured: Via messages": "{{baseUrl}}/v1/messages",
+        }
+        text = path.read_text(encoding="utf-8").replace(json.dumps(DRAFT_PLACEHOLDER), '"filled"')
+        path.write_text(text, encoding="utf-8")
+        server.use(path)
+        assert client.responses.create(model="m", input="Via Responses").output_text == "filled"
+        assert client.completions.create(model="m", prompt="Via completions").choices[0].text == (
+            "filled"
+        )
+        with anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0) as claude:
+            message = claude.messages.create(
+                model="m", max_tokens=10, messages=[{"role": "user", "content": "Via messages"}]
+            )
+        assert message.content[0].text == "filled"  # type: ignore[union-attr]

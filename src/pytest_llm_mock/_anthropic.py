@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose, identify, record_upstream
+from ._chat import Miss, captured, choose, identify, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import MESSAGES_PATH, anthropic_messages
 from ._faults import Failure, delivery_from_controls
@@ -58,6 +58,7 @@ def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
                 return saved
             choice = saved
         if isinstance(choice, Miss):
+            choice = captured(state, request, choice, MESSAGES_PATH, decoded)
             state.record(http, 404, decoded, request=request, miss=choice.text)
             return Reply(404, dumps({"error": {"message": choice.text}}))
         if isinstance(choice, Failure):

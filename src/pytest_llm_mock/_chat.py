@@ -99,8 +99,7 @@ def _answer(state: Scope, http: HttpRequest, request: ChatRequest) -> Reply:
         _record(state, http, request, choice.status, name=choice.name, headers=headers)
         return Reply(choice.status, dumps(status_error(choice.status, choice.message)), headers)
     if isinstance(choice, Miss):
-        if choice.record and state.capturer is not None:
-            choice = captured(state, request, choice)
+        choice = captured(state, request, choice)
         if choice.record and state.recorder is not None:
             recorded_example = record_upstream(state, http, request, CHAT_PATH, request.body)
             if isinstance(recorded_example, Reply):
@@ -192,13 +191,18 @@ def record_upstream(
     return example
 
 
-def captured(state: Scope, request: ChatRequest, miss: Miss) -> Miss:
-    """Capture mode: the miss saved as a draft item of the collection file, and said so."""
+def captured(
+    state: Scope, request: ChatRequest, miss: Miss, path: str = CHAT_PATH, body: object = None
+) -> Miss:
+    """Capture mode (and not record mode): the miss saved as a draft item of the collection
+    file, `body` (the request as sent, when it is not a chat completion) on `path`."""
     capturer = state.capturer
-    assert capturer is not None
+    if capturer is None or state.recorder is not None or not miss.record:
+        return miss
     hint = request.last_user_message or request.model or "request"
+    saved = body if isinstance(body, dict) else request.body
     try:
-        name, new = capturer.capture(request.body, CHAT_PATH, hint)
+        name, new = capturer.capture(saved, path, hint)
     except (OSError, ValueError) as exc:
         return replace(
             miss, text=f"{miss.text}\nCapture mode could not write {capturer.path}: {exc}"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose, identify, miss_reply, record_upstream
+from ._chat import Miss, captured, choose, identify, miss_reply, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import COMPLETIONS_PATH
 from ._faults import Failure
@@ -96,6 +96,8 @@ def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
                     return saved
                 choice = saved
             if isinstance(choice, Miss):
+                if len(requests) == 1:
+                    choice = captured(state, request, choice, COMPLETIONS_PATH, decoded)
                 return miss_reply(state, http, request, Miss(choice.text))
             if isinstance(choice, Failure) or choice.status >= 400:
                 return _error(state, http, decoded, request, choice)

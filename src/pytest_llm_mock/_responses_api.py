@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from ._chat import Miss, choose, identify, miss_reply, record_upstream
+from ._chat import Miss, captured, choose, identify, miss_reply, record_upstream
 from ._collection import Example, ObjectAnswer
 from ._conversion import (
     RESPONSES_PATH,
@@ -46,6 +46,7 @@ def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
         choice = choose(state, http, request, indexes)
         if isinstance(choice, Miss):
             if not (choice.record and state.recorder is not None):
+                choice = captured(state, request, choice, RESPONSES_PATH, body)
                 return miss_reply(state, http, request, Miss(choice.text))
             saved = record_upstream(state, http, request, RESPONSES_PATH, body)
             if isinstance(saved, Reply):
