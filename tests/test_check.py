@@ -191,3 +191,20 @@ def test_serve_logs_an_answer_chosen_by_a_selection_header(tmp_path: Path) -> No
             )
         line = served.wait_for("POST /v1/chat/completions 200")
     assert "Small talk/Hello/Greeting (chosen by x-mock-response-name, not by the messages)" in line
+
+
+def test_one_item_that_cannot_be_read_hides_no_finding_in_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = postman.chat_item("Broken", HI, "never", status=200)
+    broken["response"][0]["code"] = 999
+    lonely = postman.item("Lonely", postman.chat_body(("user", "bye")))
+    fine = postman.chat_item("Fine", postman.chat_body(("user", "fine")), "ok")
+    code, lines = check(tmp_path, capsys, broken, lonely, fine)
+    path = tmp_path / "c.json"
+    assert code == 1
+    assert lines[0].startswith(f"{path}, item 'Broken/Broken', field 'response[0].code': ")
+    assert lines[1:] == [
+        f"{path}, item 'Lonely': has no saved example, so it answers nothing; save one in Postman",
+        "2 findings in 1 examples",
+    ]

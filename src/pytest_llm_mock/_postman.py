@@ -48,8 +48,11 @@ _VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _DEEP = f" (more than {MAX_DEPTH} levels of arrays and objects)"
 
 
-def load_collection(path: str | os.PathLike[str]) -> Collection:
-    """Read and check a Postman collection file. Raises `CollectionError` naming what is wrong."""
+def load_collection(
+    path: str | os.PathLike[str], *, errors: list[CollectionError] | None = None
+) -> Collection:
+    """Read and check a Postman collection file. Raises `CollectionError` naming what is wrong;
+    given `errors`, an item that cannot be read is added there and left out instead."""
     file = Path(path)
     try:
         raw = file.read_bytes()
@@ -59,10 +62,12 @@ def load_collection(path: str | os.PathLike[str]) -> Collection:
         raise CollectionError(str(file), "is a directory, not a collection file") from None
     except OSError as exc:
         raise CollectionError(str(file), f"cannot be read ({exc.strerror})") from None
-    return decode_collection(raw, file)
+    return decode_collection(raw, file, errors=errors)
 
 
-def decode_collection(raw: bytes, file: Path) -> Collection:
+def decode_collection(
+    raw: bytes, file: Path, *, errors: list[CollectionError] | None = None
+) -> Collection:
     """The bytes of collection file `file`, read by the caller, checked as by `load_collection`."""
     try:
         text = raw.decode("utf-8-sig")
@@ -82,7 +87,7 @@ def decode_collection(raw: bytes, file: Path) -> Collection:
         raise CollectionError(
             str(file), f"is nested too deeply to be a collection{_DEEP}"
         ) from None
-    return parse_collection(data, source=str(file), path=file.resolve())
+    return parse_collection(data, source=str(file), path=file.resolve(), errors=errors)
 
 
 _CACHED_FILES = 32  # the files whose last load is kept, the most recently used
@@ -110,8 +115,14 @@ def load_cached(path: str | os.PathLike[str]) -> Collection:
     return collection
 
 
-def parse_collection(data: object, *, source: str, path: Path | None = None) -> Collection:
-    """Turn a decoded Postman export into a `Collection`."""
+def parse_collection(
+    data: object,
+    *,
+    source: str,
+    path: Path | None = None,
+    errors: list[CollectionError] | None = None,
+) -> Collection:
+    """Turn a decoded Postman export into a `Collection` (`errors`: see `load_collection`)."""
     if not isinstance(data, dict):
         raise CollectionError(source, "expected a Postman collection (a JSON object)")
     items = data.get("item")
@@ -125,7 +136,7 @@ def parse_collection(data: object, *, source: str, path: Path | None = None) -> 
     info = data.get("info")
     name = info.get("name") if isinstance(info, dict) else None
     variables = _variables(data.get("variable"), source)
-    reader = _Reader(source, variables)
+    reader = _Reader(source, variables, errors)
     examples = tuple(reader.walk(items, ()))
     return Collection(
         name=name if isinstance(name, str) else source,
@@ -172,8 +183,14 @@ def _selection_headers(raw: object) -> Iterator[tuple[str, str]]:
 
 
 class _Reader:
-    def __init__(self, source: str, variables: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        source: str,
+        variables: Mapping[str, str],
+        errors: list[CollectionError] | None = None,
+    ) -> None:
         self.source = source
+        self.errors = errors  # None: the first error is raised
         self.variables = variables
         self.position = 0
         self.without_examples: list[str] = []
@@ -190,21 +207,29 @@ class _Reader:
 
     def walk(self, items: list[Any], folders: tuple[str, ...]) -> Iterator[Example]:
         for i, node in enumerate(items):
-            where = "/".join((*folders, f"#{i + 1}"))
-            if not isinstance(node, dict):
-                raise self.error("expected an object (a request or a folder)", where, "item")
-            name = node.get("name")
-            if not isinstance(name, str):
-                name = f"#{i + 1}"
-            if "item" in node:
-                children = node["item"]
-                if not isinstance(children, list):
-                    raise self.error(
-                        "a folder's items must be a list", "/".join((*folders, name)), "item"
-                    )
-                yield from self.walk(children, (*folders, name))
-            else:
-                yield from self.read_item(node, folders, name)
+            try:
+                yield from self._node(node, i, folders)
+            except CollectionError as exc:
+                if self.errors is None:
+                    raise
+                self.errors.append(exc)  # the rest of the file is still read
+
+    def _node(self, node: object, i: int, folders: tuple[str, ...]) -> Iterator[Example]:
+        where = "/".join((*folders, f"#{i + 1}"))
+        if not isinstance(node, dict):
+            raise self.error("expected an object (a request or a folder)", where, "item")
+        name = node.get("name")
+        if not isinstance(name, str):
+            name = f"#{i + 1}"
+        if "item" in node:
+            children = node["item"]
+            if not isinstance(children, list):
+                raise self.error(
+                    "a folder's items must be a list", "/".join((*folders, name)), "item"
+                )
+            yield from self.walk(children, (*folders, name))
+        else:
+            yield from self.read_item(node, folders, name)
 
     def read_item(
         self, node: dict[str, Any], folders: tuple[str, ...], name: str

@@ -141,20 +141,24 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
     if not path.is_file():
         parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {path}: no such file\n")
+    errors: list[CollectionError] = []  # items that cannot be read: the rest is still checked
     try:
-        collection = load_collection(path)
-    except CollectionError as exc:
+        collection = load_collection(path, errors=errors)
+    except CollectionError as exc:  # the file as a whole
         print(exc)
         print("1 finding")
         return 1
-    found = findings(collection, strategy)
-    for finding in found:
+    for error in errors:
+        print(error)
+    soft = findings(collection, strategy)
+    for finding in soft:
         print(f"{path}, {finding.where}: {finding.message}")
+    found = len(errors) + len(soft)
     count = len(collection.examples)
     if not found:
         print(f"{path}: {count} examples, no findings (match: {strategy.name})")
         return 0
-    print(f"{len(found)} finding{'s' if len(found) != 1 else ''} in {count} examples")
+    print(f"{found} finding{'s' if found != 1 else ''} in {count} examples")
     return 1
 
 
