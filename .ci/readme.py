@@ -2,6 +2,7 @@
 
 python3 .ci/readme.py setup        the set-up commands, one per line
 python3 .ci/readme.py quickstart   the Quickstart's Python block (without its name line)
+python3 .ci/readme.py install      the install commands for a user's own project
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ def setup() -> list[str]:
     return [line for line in block.splitlines() if line and not line.startswith("#")]
 
 
+def install() -> list[str]:
+    """The `pip install` lines of the Set-up section's block for a user's own project."""
+    text = section("Set-up").split("In your own project", 1)[1]
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.startswith("pip install")]
+
+
 def quickstart() -> str:
     block = section("Quickstart").split("```python\n", 1)[1].split("```", 1)[0]
     return block.partition("\n")[2] if block.startswith("# examples/") else block
@@ -30,6 +38,8 @@ if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) == 2 else ""
     if what == "setup":
         print("\n".join(setup()))
+    elif what == "install":
+        print("\n".join(install()))
     elif what == "quickstart":
         print(quickstart(), end="")
     else:
