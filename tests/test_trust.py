@@ -4,36 +4,44 @@ the settings a test made from Python."""
 
 from __future__ import annotations
 
+import inspect
+import json
+import signal
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from . import postman
+from .conftest import DEFAULT_COLLECTION
+from .served import serving
+
+
+def post(url: str, text: str, **headers: str) -> tuple[int, Any]:
+    """A chat request over plain HTTP: its status and JSON body, whatever the status."""
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
+    request = urllib.request.Request(
+        url + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
 
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     hello = postman.chat_item("Hello", postman.chat_body(("user", "Hello world")), "Hi!")
     postman.write(pytester.path / "collection.json", postman.collection(hello))
-    pytester.makeconftest(
-        """
-        import json
-        import urllib.error
-        import urllib.request
-
-        def post(url, text, **headers):
-            '''A chat request over plain HTTP: its status and body, whatever the status.'''
-            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
-            request = urllib.request.Request(
-                url + "/chat/completions",
-                data=json.dumps(body).encode(),
-                headers={"content-type": "application/json", **headers},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    return response.status, json.load(response)
-            except urllib.error.HTTPError as error:
-                return error.code, json.load(error)
-        """
-    )
+    # The tests in the project send with the same `post` as this module.
+    imports = "import json\nimport urllib.error\nimport urllib.request\nfrom typing import Any\n"
+    pytester.makeconftest(imports + inspect.getsource(post))
     return pytester
 
 
@@ -139,9 +147,50 @@ def test_a_request_after_its_test_ended_is_charged_to_no_other_test(
             "  test_a_request_after_its_test_ended_is_charged_to_no_other_test.py::"
             "test_leaves_a_thread_behind: POST /v1/chat/completions *'sent too late' -> 404*",
             "  *::test_leaves_a_thread_behind: POST /v1/chat/completions *-> 200 Hello*",
+            "1 of them were not answered, so the run fails. If a client was built once and kept*",
         ],
         consecutive=True,
     )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, "a miss charged to no test fails the run"
+    assert project.runpytest("-p", "no:randomly", "--llm-lenient").ret == pytest.ExitCode.OK
+
+
+def test_a_client_kept_from_an_earlier_test_cannot_hide_a_miss(project: pytest.Pytester) -> None:
+    """A client built once (a module-level client, settings read once) keeps the first test's
+    prefix: its requests in later tests are late, and one nothing answers fails the run."""
+    project.makepyfile(
+        """
+        from conftest import post
+
+        CLIENT = {}
+
+        def test_first_builds_the_client(llm_mock_server):
+            CLIENT["base_url"] = llm_mock_server.base_url
+
+        def test_second_swallows_a_miss(llm_mock_server):
+            status, _ = post(CLIENT["base_url"], "nothing answers this")
+            assert status == 404  # an app that swallows the error
+        """
+    )
+    result = project.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["1 of them were not answered, so the run fails.*"])
+
+
+def test_prefixes_mean_nothing_to_serve(tmp_path: Path) -> None:
+    """`serve` opens no test scopes: a request under any /_t/N prefix is its own, logged and
+    counted; a prefix too long to be a number is an unknown route, not a crash."""
+    with serving(str(DEFAULT_COLLECTION), cwd=tmp_path) as served:
+        root = served.base_url.removesuffix("/v1")
+        status, _ = post(root + "/_t/7/v1", "Hello?")
+        assert status == 404
+        served.wait_for("POST /v1/chat/completions 404")
+        status, body = post(root + "/_t/" + "9" * 5000 + "/v1", "Hello")
+        assert (status, body["error"]["code"]) == (404, "unknown_url")
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(10) == 1
+        served.wait_for("pytest-llm-mock stopped: 2 requests, 2 not answered")
 
 
 def test_each_test_has_its_own_prefix_and_every_route_answers_under_it(

@@ -83,7 +83,7 @@ class MockApp:
             mock = self.state.current
             if path.startswith(PREFIX):
                 number = path[len(PREFIX) :].partition("/")[0]
-                if number.isascii() and number.isdigit():
+                if number.isascii() and number.isdigit() and len(number) <= 18:
                     mock = self.state.scope_for(int(number))
                     scope["root_path"] = scope.get("root_path", "") + PREFIX + number
                     path = _route_path(scope)

@@ -226,29 +226,38 @@ class Journal:
     ) -> None:
         """Add a request of `size` bytes whose entry `build` makes when the journal is read
         (at once when someone listens). `miss`: nothing answered it."""
-        if self.listeners:
-            self.append(build(), size=size)
-        else:
-            self._insert(_Deferred(received_at, build, size), miss=miss)
+        with self._lock:  # a listener added meanwhile (`listen`) sees it, or the journal has it
+            if not self.listeners:
+                self._insert_locked(_Deferred(received_at, build, size), miss=miss)
+                return
+        self.append(build(), size=size)
+
+    def listen(self, listener: Callable[[RecordedRequest], None]) -> None:
+        """Call `listener` with every request added from now on."""
+        with self._lock:
+            self.listeners.append(listener)
 
     def _insert(self, entry: _Deferred, *, miss: bool) -> None:
         with self._lock:
-            _insort(self._entries, entry)
-            self.size += entry.size
-            # The oldest go, past the count or the byte limit; the newest always stays.
-            drop = max(0, len(self._entries) - self.limit)
-            size = self.size - sum(old.size for old in self._entries[:drop])
-            while size > self.max_size and drop < len(self._entries) - 1:
-                size -= self._entries[drop].size
-                drop += 1
-            if drop:
-                del self._entries[:drop]
-                self.size = size
-                self.dropped += drop
-            if miss:
-                self.miss_count += 1
-                if len(self._misses) < MISS_LIMIT:
-                    _insort(self._misses, entry)
+            self._insert_locked(entry, miss=miss)
+
+    def _insert_locked(self, entry: _Deferred, *, miss: bool) -> None:
+        _insort(self._entries, entry)
+        self.size += entry.size
+        # The oldest go, past the count or the byte limit; the newest always stays.
+        drop = max(0, len(self._entries) - self.limit)
+        size = self.size - sum(old.size for old in self._entries[:drop])
+        while size > self.max_size and drop < len(self._entries) - 1:
+            size -= self._entries[drop].size
+            drop += 1
+        if drop:
+            del self._entries[:drop]
+            self.size = size
+            self.dropped += drop
+        if miss:
+            self.miss_count += 1
+            if len(self._misses) < MISS_LIMIT:
+                _insort(self._misses, entry)
 
     def clear(self) -> None:
         with self._lock:

@@ -38,6 +38,7 @@ class Stats:
     examples: dict[str, list[str]] = field(default_factory=dict)  # collection -> all names
     reached: dict[str, set[str]] = field(default_factory=dict)  # collection -> answered
     late: int = 0  # requests that arrived after their test ended
+    late_misses: int = 0  # of those, the ones nothing answered: the run fails
     late_lines: list[str] = field(default_factory=list)  # the first of them, described
 
     def add(self, collection: Collection, journal: Journal) -> None:
@@ -55,9 +56,10 @@ class Stats:
         reached = self.reached.setdefault(name, set())
         reached.update(r.answered_by.full_name for r in requests if r.answered_by is not None)
 
-    def add_late(self, drained: tuple[int, list[Late]]) -> None:
-        count, described = drained
+    def add_late(self, drained: tuple[int, int, list[Late]]) -> None:
+        count, misses, described = drained
         self.late += count
+        self.late_misses += misses
         for late in described:
             if len(self.late_lines) < LATE_SHOWN:
                 self.late_lines.append(f"{late.test}: {late.request.describe()}")
@@ -70,6 +72,7 @@ class Stats:
             "examples": self.examples,
             "reached": {k: sorted(v) for k, v in self.reached.items()},
             "late": self.late,
+            "late_misses": self.late_misses,
             "late_lines": self.late_lines,
         }
 
@@ -78,6 +81,7 @@ class Stats:
         self.unmatched += int(data["unmatched"])
         self.dropped += int(data.get("dropped", 0))
         self.late += int(data.get("late", 0))
+        self.late_misses += int(data.get("late_misses", 0))
         room = LATE_SHOWN - len(self.late_lines)
         self.late_lines += [str(line) for line in data.get("late_lines", [])][: max(room, 0)]
         for name, examples in data["examples"].items():
@@ -114,6 +118,14 @@ class Stats:
             lines += [f"  {line}" for line in self.late_lines]
             if self.late > len(self.late_lines):
                 lines.append(f"  ({self.late - len(self.late_lines)} more not listed)")
+        if self.late_misses:
+            lines.append(
+                f"{self.late_misses} of them were not answered, so the run fails. If a client "
+                "was built once and kept (a module-level client, settings read once from "
+                "OPENAI_BASE_URL), it still sends to the first test's base_url: build it in each "
+                "test from llm_mock_server.base_url, or give it the server's root URL without "
+                "/_t/N (requests without a prefix belong to the running test)."
+            )
         if verbose:
             for name, examples in unreached.items():
                 lines += [f"  {name}: {example}" for example in examples]

@@ -49,19 +49,22 @@ class LateLog:
         self._lock = threading.Lock()
         self._kept: list[Late] = []
         self.count = 0
+        self.misses = 0  # late requests nothing answered: they fail the run
 
     def add(self, test: str, request: RecordedRequest) -> None:
         with self._lock:
             self.count += 1
+            self.misses += request.miss is not None
             if len(self._kept) < _LATE_KEPT:
                 self._kept.append(Late(test, request))
 
-    def drain(self) -> tuple[int, list[Late]]:
-        """How many arrived since the last drain, and those described."""
+    def drain(self) -> tuple[int, int, list[Late]]:
+        """How many arrived since the last drain, how many of them nothing answered, and
+        those described."""
         with self._lock:
-            count, kept = self.count, self._kept
-            self.count, self._kept = 0, []
-        return count, kept
+            count, misses, kept = self.count, self.misses, self._kept
+            self.count, self.misses, self._kept = 0, 0, []
+        return count, misses, kept
 
 
 class ServerState:
@@ -124,7 +127,7 @@ class ServerState:
         """End `scope`: what arrives for it from now on is late."""
         with self.lock:
             self._open.pop(scope.number, None)
-            scope.journal.listeners.append(lambda entry: self.late.add(scope.name, entry))
+            scope.journal.listen(lambda entry: self.late.add(scope.name, entry))
             collection = scope.collection
             self._closed[scope.number] = (scope.name, weakref.ref(collection), scope.strategy)
             if collection not in self._closed_collections:
@@ -135,10 +138,13 @@ class ServerState:
                 self.current = next(reversed(self._open.values()), self.base)
 
     def scope_for(self, number: int) -> Scope:
-        """The scope of prefix `/_t/<number>`; a closed or unknown one answers as late."""
+        """The scope of prefix `/_t/<number>`; a closed or unknown one answers as late. A
+        server that never opened a test's scope (`serve`) has only its own."""
         scope = self._open.get(number)
         if scope is not None:
             return scope
+        if not self._numbers:
+            return self.base
         current = self.current
         name, collection, strategy = (
             f"an unknown test ({PREFIX}{number})",

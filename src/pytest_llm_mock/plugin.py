@@ -101,22 +101,19 @@ def llm_mock_server(
     server = _llm_mock_session._open_scope(item.nodeid)
     configure(server, item.config, settings)
     item.stash[_SERVER] = server
-    failures = None
     try:
         yield server
-        # Requests made after the test body (by fixtures torn down before this one) are
-        # checked here; a verdict the body's end already reported is not repeated.
-        if server.strict:
-            failures = server.failures()
-            if failures == server._reported:
-                failures = None
     finally:
         del item.stash[_SERVER]
+        # Closed first: what arrives from now on is late; what came before is in the verdict.
         server._close_scope()
         stats = _stats(item.config)
         stats.add(server.collection, server._state.journal)
         stats.add_late(_llm_mock_session._server.late.drain())
-    if failures is not None:
+    # Requests made after the test body (by fixtures torn down before this one) are checked
+    # here; a verdict the body's end already reported is not repeated.
+    failures = server.failures() if server.strict else None
+    if failures is not None and failures != server._reported:
         pytest.fail(f"pytest-llm-mock (at teardown): {failures}", pytrace=False)
 
 
@@ -138,9 +135,17 @@ def _stats(config: pytest.Config) -> Stats:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    output = getattr(session.config, "workeroutput", None)  # an xdist worker's report home
-    if output is not None and _STATS in session.config.stash:
-        output["llm_mock"] = session.config.stash[_STATS].to_json()
+    config = session.config
+    stats = config.stash.get(_STATS, None)
+    output = getattr(config, "workeroutput", None)  # an xdist worker's report home
+    if output is not None:
+        if stats is not None:
+            output["llm_mock"] = stats.to_json()
+        return
+    # A late request that nothing answered was charged to no test: the run fails for it.
+    strict = bool(config.getini("llm_strict")) and not config.getoption("llm_lenient")
+    if strict and stats is not None and stats.late_misses and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(optionalhook=True)
