@@ -226,7 +226,7 @@ def test_health_and_root_describe_the_server(standalone: LLMMockServer) -> None:
     assert http.request(standalone.url, "GET", "/health").json() == {"status": "ok"}
     root = http.request(standalone.url, "GET", "/").json()
     assert root["name"] == "pytest-llm-mock"
-    assert root["examples"] == 12
+    assert root["examples"] == 15
     assert root["collection"].endswith("collection.json")
     assert root["match"] == "conversation"
 

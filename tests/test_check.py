@@ -33,7 +33,7 @@ def check(
 def test_a_clean_collection_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = run(capsys, str(DEFAULT_COLLECTION))
     assert code == 0
-    assert lines == [f"{DEFAULT_COLLECTION}: 12 examples, no findings (match: conversation)"]
+    assert lines == [f"{DEFAULT_COLLECTION}: 15 examples, no findings (match: conversation)"]
 
 
 CASES = [

@@ -41,7 +41,7 @@ def stop(served: Served) -> int:
 def test_serve_logs_each_request_and_exits_0_on_sigterm(tmp_path: Path) -> None:
     with serving(str(DEFAULT_COLLECTION), cwd=tmp_path) as served:
         assert served.base_url.startswith("http://127.0.0.1:")
-        assert "(12 examples, match: conversation)" in served.lines[0]
+        assert "(15 examples, match: conversation)" in served.lines[0]
         assert ask(served, HELLO) == "Hello! How can I help you today?"
         line = served.wait_for("POST /v1/chat/completions")
         assert line.startswith("POST /v1/chat/completions 200 Small talk/Hello/Greeting ")

@@ -16,11 +16,11 @@ def test_init_writes_the_default_items_and_check_accepts_them(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     written = tmp_path / "collection.json"
     assert written.read_bytes() == DEFAULT_COLLECTION.read_bytes()
-    assert result.stdout.startswith("wrote collection.json (12 examples): import it into Postman")
+    assert result.stdout.startswith("wrote collection.json (15 examples): import it into Postman")
     checked = run_cli("check", "collection.json", cwd=tmp_path)
     assert (checked.returncode, checked.stdout) == (
         0,
-        "collection.json: 12 examples, no findings (match: conversation)\n",
+        "collection.json: 15 examples, no findings (match: conversation)\n",
     )
 
 

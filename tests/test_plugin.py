@@ -118,7 +118,7 @@ def test_the_embedded_default_answers_when_there_is_no_collection(
     pytester.makepyfile(
         """
         def test_default(llm_mock_server):
-            assert len(llm_mock_server.collection.examples) == 12
+            assert len(llm_mock_server.collection.examples) == 15
             llm_mock_server.add_response("from python")
             client = llm_mock_server.openai_client()
             completion = client.chat.completions.create(
