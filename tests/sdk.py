@@ -14,10 +14,15 @@ import openai
 
 _transport = import_module(openai.DefaultHttpxClient.__mro__[1].__module__.split(".")[0])
 
+# Its connection layer (httpcore for httpx, httpcore2 for httpx2): a stream cut while the
+# machine is busy can surface from there, unwrapped.
+_connections = import_module(_transport.__name__.replace("httpx", "httpcore"))
 CUT: tuple[type[BaseException], ...] = (
     openai.APIConnectionError,
     _transport.RemoteProtocolError,
     _transport.ReadError,
+    _connections.RemoteProtocolError,
+    _connections.ReadError,
 )
 TIMEOUT: tuple[type[BaseException], ...] = (openai.APITimeoutError, _transport.ReadTimeout)
 
