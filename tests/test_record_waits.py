@@ -26,7 +26,7 @@ def test_a_slow_upstream_does_not_hold_up_other_requests(
     with LLMMockServer() as upstream, LLMMockServer(DEFAULT_COLLECTION, strict=False) as mock:
         upstream.add_response("from upstream")
         upstream.latency = UPSTREAM_DELAY
-        upstream._state.journal.listeners.append(lambda _: arrived.set())
+        upstream._state.journal.listen(lambda _: arrived.set())
         mock._state.recorder = Recorder(upstream.base_url, tmp_path / "recorded.json")
         recorded: list[str | None] = []
 

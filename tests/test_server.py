@@ -216,7 +216,7 @@ def arrivals(state: ServerState) -> threading.Semaphore:
     def listener(_: RecordedRequest) -> None:
         arrived.release()
 
-    state.base.journal.listeners.append(listener)
+    state.base.journal.listen(listener)
     return arrived
 
 

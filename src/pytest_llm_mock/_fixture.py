@@ -63,9 +63,12 @@ class LLMMockServer(RequestAssertions):
         journal_max_size: int | None = None,
     ) -> None:
         self.strict = strict
-        limits = {"max_body_size": max_body_size, "chunk_size": chunk_size}
-        limits["journal_limit"] = journal_limit
-        limits["journal_max_size"] = journal_max_size
+        limits = {
+            "max_body_size": max_body_size,
+            "chunk_size": chunk_size,
+            "journal_limit": journal_limit,
+            "journal_max_size": journal_max_size,
+        }
         for name, value in limits.items():
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be 1 or more, got {value}")

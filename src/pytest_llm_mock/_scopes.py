@@ -158,5 +158,5 @@ class ServerState:
             collection = held() or collection
         late = Scope(self, number, name)
         late.use(collection, strategy)
-        late.journal.listeners.append(lambda entry: self.late.add(name, entry))
+        late.journal.listen(lambda entry: self.late.add(name, entry))
         return late

@@ -237,8 +237,8 @@ def _serve_until_stopped(
         out.write(f"pytest-llm-mock: {line}")
 
     state = server._state
-    state.journal.listeners.append(lambda request: out.write(_request_line(request)))
-    state.journal.listeners.append(_limit_reached(state.journal, log))
+    state.journal.listen(lambda request: out.write(_request_line(request)))
+    state.journal.listen(_limit_reached(state.journal, log))
     watcher = None
     if args.watch:
         watcher = Watcher(path, collection, lambda c: server.use(c, match=strategy), log)
