@@ -12,6 +12,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
@@ -45,7 +46,7 @@ def test_serve_logs_each_request_and_exits_0_on_sigterm(tmp_path: Path) -> None:
         assert ask(served, HELLO) == "Hello! How can I help you today?"
         line = served.wait_for("POST /v1/chat/completions")
         assert line.startswith("POST /v1/chat/completions 200 Small talk/Hello/Greeting ")
-        assert line.endswith("ms")
+        assert line.endswith("ms (mock-llm-v1)"), "the model asked for ends the line"
         assert stop(served) == 0
         served.wait_for("pytest-llm-mock stopped: 1 requests, 0 not answered")
 
@@ -147,6 +148,14 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
         ),
         (["serve", "--max-body-size", "0", "--port", "0"], "--max-body-size must be 1 or more"),
         (["serve", "--journal-limit", "0", "--port", "0"], "--journal-limit must be 1 or more"),
+        (
+            ["serve", "--fail-model", "gpt-4o=200", "--port", "0"],
+            "--fail-model takes MODEL or MODEL=STATUS (400-599), got 'gpt-4o=200'",
+        ),
+        (
+            ["serve", "--fail-model", "=503", "--port", "0"],
+            "--fail-model takes MODEL or MODEL=STATUS (400-599), got '=503'",
+        ),
     ],
 )
 def test_usage_errors_exit_2_without_a_traceback(
@@ -167,6 +176,40 @@ def test_serve_without_a_collection_prefers_the_local_file(tmp_path: Path) -> No
         assert ask(served, [{"role": "user", "content": "local?"}], model="gpt-4o-mini") == "yes"
         served.process.send_signal(signal.SIGINT)
         assert served.process.wait(10) == 0
+
+
+def test_fail_model_makes_a_model_down_and_clients_fail_over(tmp_path: Path) -> None:
+    args = ("--fail-model", "mock-claude-sonnet-4", "--fail-model", "mock-llm-v2=429")
+    with serving(str(DEFAULT_COLLECTION), *args, cwd=tmp_path) as served:
+        with pytest.raises(openai.InternalServerError) as down:
+            ask(served, HELLO, model="mock-claude-sonnet-4")
+        assert down.value.status_code == 503
+        assert "'mock-claude-sonnet-4' is unavailable" in down.value.message
+        with pytest.raises(openai.RateLimitError):
+            ask(served, HELLO, model="mock-llm-v2")
+        assert ask(served, HELLO, model="mock-gpt-4") == "Hello! How can I help you today?"
+        with (
+            anthropic.Anthropic(
+                base_url=served.base_url.removesuffix("/v1"), api_key="k", max_retries=0
+            ) as claude,
+            pytest.raises(anthropic.InternalServerError),
+        ):
+            claude.messages.create(
+                model="mock-claude-sonnet-4",
+                max_tokens=64,
+                messages=[{"role": "user", "content": "Hello"}],
+            )
+        lines = [served.wait_for("POST /v1/chat/completions 503")]
+        lines.append(served.wait_for("POST /v1/chat/completions 429"))
+        lines.append(served.wait_for("POST /v1/chat/completions 200"))
+        lines.append(served.wait_for("POST /v1/messages 503"))
+        assert lines[0].startswith(
+            "POST /v1/chat/completions 503 --fail-model mock-claude-sonnet-4 "
+        )
+        assert lines[0].endswith("ms (mock-claude-sonnet-4)")
+        assert lines[1].startswith("POST /v1/chat/completions 429 --fail-model mock-llm-v2 ")
+        assert lines[2].endswith("ms (mock-gpt-4)")
+        assert stop(served) == 0, "a failed model is an answer, not a miss"
 
 
 def test_serve_applies_a_rate_limit(tmp_path: Path) -> None:

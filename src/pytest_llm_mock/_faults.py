@@ -65,7 +65,8 @@ def delivery_from_controls(controls: Mapping[str, str]) -> Delivery:
 
 @dataclass
 class Failure:
-    """A `fail_next(...)`: the next `times` matching requests get an error."""
+    """A `fail_next(...)`: the next `times` matching requests get an error. `origin`, when
+    given, names what queued it instead (serve's `--fail-model`)."""
 
     number: int
     status: int
@@ -74,10 +75,11 @@ class Failure:
     message: str | None
     model: str | None
     used: int = 0
+    origin: str = ""
 
     @property
     def name(self) -> str:
-        return f"fail_next #{self.number}"
+        return self.origin or f"fail_next #{self.number}"
 
     @property
     def pending(self) -> bool:

@@ -12,13 +12,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from ._capture import Capturer
 from ._check import findings
 from ._collection import CollectionError, default_collection_path
 from ._connections import raise_open_file_limit
-from ._faults import RateLimit
+from ._faults import Failure, RateLimit
 from ._fixture import LLMMockServer
 from ._journal import DEFAULT_MAX_SIZE, Journal, RecordedRequest
 from ._log import LineHandler, LineWriter
@@ -97,6 +98,14 @@ def _parser() -> argparse.ArgumentParser:
         "--rate-limit",
         metavar="N[/SECONDS]",
         help="answer 429 past N chat requests per API key per window (default 60 seconds)",
+    )
+    serve.add_argument(
+        "--fail-model",
+        action="append",
+        default=[],
+        metavar="MODEL[=STATUS]",
+        help="answer every request for MODEL with STATUS (default 503), as if it were down, "
+        "so that clients with a fallback model fail over (repeatable)",
     )
     serve.add_argument(
         "--match",
@@ -193,6 +202,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         strategy = resolve_strategy(args.match)
         limit = _rate_limit(args.rate_limit) if args.rate_limit else None
         recorder = _recorder(args.record, path) if args.record else None
+        down = [_down_model(spec) for spec in args.fail_model]
     except (CollectionError, ValueError) as exc:
         parser.exit(USAGE_ERROR, f"pytest-llm-mock: error: {exc}\n")
     for flag in ("journal_limit", "journal_max_size", "max_body_size"):
@@ -212,6 +222,8 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     server._server.default_rate_limit = server._state.rate_limit = limit
     server._server.default_api_key = server._state.api_key = args.require_api_key
     _modes(server, args.capture, path, fallback, recorder)
+    for model, status in down:
+        server._state.fail_next(partial(_model_down, model=model, status=status))
     raise_open_file_limit()  # before start: the server sizes its connection limit on it
     try:
         server.start()
@@ -311,7 +323,25 @@ def _limit_reached(
 
 def _request_line(request: RecordedRequest) -> str:
     took = (time.monotonic() - request.received_at) * 1000 if request.received_at else 0.0
-    return f"{request.method} {request.path} {request.status} {request.outcome()} {took:.1f}ms"
+    line = f"{request.method} {request.path} {request.status} {request.outcome()} {took:.1f}ms"
+    return f"{line} ({request.model})" if request.model else line
+
+
+def _model_down(number: int, *, model: str, status: int) -> Failure:
+    """A failure that never runs out: every request for `model` gets `status`."""
+    message = f"The model {model!r} is unavailable (pytest-llm-mock serve --fail-model)."
+    return Failure(
+        number, status, sys.maxsize, None, message, model, origin=f"--fail-model {model}"
+    )
+
+
+def _down_model(spec: str) -> tuple[str, int]:
+    """`MODEL` or `MODEL=STATUS`: the model to fail, and with what error status."""
+    model, _, code = spec.rpartition("=") if "=" in spec else (spec, "", "503")
+    status = int(code) if code.isdigit() else 0
+    if not model or not 400 <= status <= 599:
+        raise ValueError(f"--fail-model takes MODEL or MODEL=STATUS (400-599), got {spec!r}")
+    return model, status
 
 
 def _rate_limit(spec: str) -> RateLimit:
