@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
@@ -255,9 +256,15 @@ def _serve_until_stopped(
     if args.watch:
         watcher = Watcher(path, collection, lambda c: server.use(c, match=strategy), log)
         watcher.start()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    # SIGINT and SIGTERM write to a socket the main thread reads: a Python handler runs only
+    # once the main thread runs Python code again, so one that set a threading.Event just as
+    # the main thread went to wait on it would run when the wait ended, an hour later.
+    wake, woken = socket.socketpair()
+    woken.setblocking(False)  # as set_wakeup_fd needs
+    previous_fd = signal.set_wakeup_fd(woken.fileno(), warn_on_full_buffer=False)
+    stopping = {signal.SIGINT, signal.SIGTERM}
+    for signum in stopping:
+        signal.signal(signum, lambda *_: None)  # installed, so that the signal writes to woken
     count = len(collection.examples)
     out.write(
         f"pytest-llm-mock serving {collection.describe()} "
@@ -267,8 +274,13 @@ def _serve_until_stopped(
     if args.host in ("0.0.0.0", "::"):
         log(f"warning: listening on all interfaces ({args.host}): the network can reach it")
     try:
-        while not stop.wait(3600):
-            pass
+        try:
+            while not stopping.intersection(wake.recv(64)):  # the numbers of the signals
+                pass  # another signal with a Python handler
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+            wake.close()
+            woken.close()
     finally:
         try:
             if watcher is not None:
