@@ -16,6 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_COLLECTION = ROOT / "collection.json"
 
 
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester, with pytest-asyncio's loop-scope option set in the runs it makes: unset, it
+    warns at start-up, which the inner runs' `filterwarnings = error` turns into an error."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-o asyncio_default_fixture_loop_scope=function")
+    return pytester
+
+
 @pytest.fixture(scope="session")
 def spec_document() -> dict[str, Any]:
     """The part of the official OpenAI OpenAPI spec the tests use, `nullable` made JSON Schema."""
