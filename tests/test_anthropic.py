@@ -183,3 +183,74 @@ def test_errors_have_anthropics_shape(
     assert body["type"] == "error"
     assert error.response.headers["request-id"].startswith("req_")
     standalone.reset()
+
+
+def _weather_round_trip(server: LLMMockServer) -> None:
+    """A chat conversation with the ids chat clients see: `call_paris` asked for, then
+    answered with the tool's result."""
+    call = {
+        "id": "call_paris",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
+    server.add_response(
+        tool_calls=[{"id": "call_paris", "name": "get_weather", "arguments": {"city": "Paris"}}],
+        last_user_message="Weather in Paris?",
+        times=2,
+    )
+    server.add_response(
+        "Sunny, 21 °C.",
+        messages=[
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_paris", "content": "21 °C"},
+        ],
+    )
+
+
+def test_tool_use_ids_are_anthropics_and_come_back_to_the_chat_example(
+    standalone: LLMMockServer, client: anthropic.Anthropic
+) -> None:
+    _weather_round_trip(standalone)
+    question: Any = [{"role": "user", "content": "Weather in Paris?"}]
+    first = client.messages.create(model="claude-x", max_tokens=100, messages=question)
+    (call,) = [block for block in first.content if block.type == "tool_use"]
+    assert call.id == "toolu_paris"
+    with client.messages.stream(model="claude-x", max_tokens=100, messages=question) as stream:
+        streamed = stream.get_final_message()
+    assert [b.id for b in streamed.content if b.type == "tool_use"] == ["toolu_paris"]
+    history: Any = [
+        *question,
+        {"role": "assistant", "content": [call.model_dump(exclude_none=True)]},
+    ]
+    follow_up = client.messages.create(
+        model="claude-x",
+        max_tokens=100,
+        messages=[
+            *history,
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "21 °C"}],
+            },
+        ],
+    )
+    assert follow_up.content[0].text == "Sunny, 21 °C."  # type: ignore[union-attr]
+
+
+def test_count_tokens_gives_the_input_tokens_a_message_reports(
+    standalone: LLMMockServer, client: anthropic.Anthropic
+) -> None:
+    standalone.add_response("Short.", last_user_message="Count me")
+    asked: Any = [{"role": "user", "content": "Count me"}]
+    counted = client.messages.count_tokens(model="claude-x", system="Be brief.", messages=asked)
+    message = client.messages.create(
+        model="claude-x", max_tokens=100, system="Be brief.", messages=asked
+    )
+    assert counted.input_tokens == message.usage.input_tokens > 0
+    longer = client.messages.count_tokens(model="claude-x", system="Be brief. " * 9, messages=asked)
+    assert longer.input_tokens > counted.input_tokens
+    assert standalone.requests[0].path == "/v1/messages/count_tokens"
+    assert standalone.requests[0].status == 200
+    with pytest.raises(anthropic.BadRequestError) as bad:
+        client.messages.count_tokens(model="mock-llm-v1", messages=[])
+    assert bad.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]

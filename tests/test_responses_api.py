@@ -231,3 +231,42 @@ def test_bodies_and_events_are_valid(standalone: LLMMockServer, validate: openap
         streamed = http.request(standalone.url, "POST", "/v1/responses", {**body, "stream": True})
         for _, event in events(streamed.body):
             validate("ResponseStreamEvent", event)
+
+
+def test_a_function_call_output_of_text_parts_matches_as_its_text(
+    standalone: LLMMockServer,
+) -> None:
+    """The API allows a tool's output as a list of `input_text` parts (Haystack sends it):
+    it is read as the parts' text, as message content is, not as JSON."""
+    call = {
+        "id": "call_paris",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
+    standalone.add_response(
+        "Sunny, 21 °C.",
+        messages=[
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_paris", "content": "21 °C, clear"},
+        ],
+    )
+    output: Any = [
+        {"type": "input_text", "text": "21 °C,"},
+        {"type": "input_text", "text": "clear"},
+    ]
+    reply = standalone.openai_client().responses.create(
+        model="gpt-4o",
+        input=[
+            {"role": "user", "content": "Weather in Paris?"},
+            {
+                "type": "function_call",
+                "call_id": "call_paris",
+                "name": "get_weather",
+                "arguments": '{"city": "Paris"}',
+            },
+            {"type": "function_call_output", "call_id": "call_paris", "output": output},
+        ],
+    )
+    assert reply.output_text == "Sunny, 21 °C."
+    standalone.assert_called_once(contains="21 °C, clear")

@@ -15,10 +15,10 @@ from urllib.parse import quote
 
 from ._chat import Miss, captured, choose, identify, record_upstream
 from ._collection import Example, ObjectAnswer
-from ._conversion import MESSAGES_PATH, anthropic_messages
+from ._conversion import MESSAGES_PATH, anthropic_messages, anthropic_tool_id
 from ._faults import Failure, delivery_from_controls
 from ._http import HttpRequest
-from ._openai import digest, dumps
+from ._openai import digest, dumps, estimate_usage
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
 from ._state import Reply, Scope
@@ -35,20 +35,36 @@ _ERROR_TYPES = {
 }
 
 
-def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
+def _read(decoded: object, *, max_tokens: bool = True) -> ChatRequest:
+    """A Messages request (or a count_tokens one, which has no `max_tokens`) as chat."""
+    if not isinstance(decoded, Mapping):
+        raise RequestError("Invalid type for request body: expected an object.")
+    if max_tokens and not isinstance(decoded.get("max_tokens"), int):
+        raise RequestError("max_tokens: Field required", param="max_tokens")
+    chat = {
+        "model": decoded.get("model"),
+        "messages": anthropic_messages(decoded),
+        "stream": decoded.get("stream"),
+    }
+    return parse_chat_request(chat)
+
+
+def count_tokens(state: Scope, http: HttpRequest, decoded: object) -> Reply:
+    """`POST /v1/messages/count_tokens`: the input tokens a Messages answer would report."""
     try:
-        if not isinstance(decoded, Mapping):
-            raise RequestError("Invalid type for request body: expected an object.")
-        if not isinstance(decoded.get("max_tokens"), int):
-            raise RequestError("max_tokens: Field required", param="max_tokens")
-        chat = {
-            "model": decoded.get("model"),
-            "messages": anthropic_messages(decoded),
-            "stream": decoded.get("stream"),
-        }
-        request = parse_chat_request(chat)
+        request = _read(decoded, max_tokens=False)
     except RequestError as exc:
         return state.reject(http, decoded, 400, {"error": {"message": exc.message}})
+    state.record(http, 200, decoded, request=request)
+    return Reply(200, dumps({"input_tokens": estimate_usage(request, "")["prompt_tokens"]}))
+
+
+def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
+    try:
+        request = _read(decoded)
+    except RequestError as exc:
+        return state.reject(http, decoded, 400, {"error": {"message": exc.message}})
+    assert isinstance(decoded, Mapping)  # `_read` took nothing else
     with state.lock:
         indexes = [state.index_for(state.collection, state.strategy, MESSAGES_PATH), state.index]
         choice = choose(state, http, request, indexes)
@@ -109,7 +125,7 @@ def _message(source: Example | AddedResponse, request: ChatRequest, seed: str) -
         blocks.append(
             {
                 "type": "tool_use",
-                "id": call.get("id"),
+                "id": anthropic_tool_id(call.get("id")),
                 "name": function.get("name"),
                 "input": arguments,
             }

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ._anthropic import answer as answer_messages
-from ._anthropic import anthropic_errors
+from ._anthropic import anthropic_errors, count_tokens
 from ._chat import answer as answer_chat
 from ._completions import answer as answer_completions
 from ._embeddings import answer as answer_embeddings
@@ -56,6 +56,7 @@ SERVED = (
     "POST /v1/responses",
     "POST /v1/completions",
     "POST /v1/messages",
+    "POST /v1/messages/count_tokens",
     "GET /v1/models",
     "GET /v1/models/{model}",
     "GET /health",
@@ -250,6 +251,7 @@ def _routes() -> list[Route]:
         "/responses": Guarded(_api(answer_responses)),
         "/completions": Guarded(_api(answer_completions)),
         "/messages": Guarded(_api(answer_messages), anthropic_errors),
+        "/messages/count_tokens": Guarded(_api(count_tokens), anthropic_errors),
     }
     models, model = Guarded(_models), Guarded(_model)
     routes = []

@@ -63,8 +63,12 @@ def responses_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind == "function_call_output":
             output = item.get("output")
-            text = output if isinstance(output, str) else json.dumps(output)
-            messages.append({"role": "tool", "tool_call_id": item.get("call_id"), "content": text})
+            # A list of content parts is read as message content is: its texts joined.
+            text = output if isinstance(output, (str, list)) else json.dumps(output)
+            content = _content(text)
+            messages.append(
+                {"role": "tool", "tool_call_id": item.get("call_id"), "content": content}
+            )
         elif kind not in _SKIPPED_ITEMS:
             messages.append({"role": "user", "content": [dict(item)]})  # matched by its JSON
     return messages
@@ -83,6 +87,24 @@ def _content(content: object) -> object:
         else:
             parts.append(part)
     return parts
+
+
+_CHAT_ID, _ANTHROPIC_ID = "call_", "toolu_"
+
+
+def anthropic_tool_id(chat_id: object) -> object:
+    """An answer's tool call id as Anthropic writes it (`call_x` -> `toolu_x`); read back by
+    `chat_tool_id`, so the next request's history matches the chat example's."""
+    if isinstance(chat_id, str) and chat_id.startswith(_CHAT_ID):
+        return _ANTHROPIC_ID + chat_id.removeprefix(_CHAT_ID)
+    return chat_id
+
+
+def chat_tool_id(anthropic_id: object) -> object:
+    """A Messages request's tool_use id as the chat id it was made from (`toolu_x` -> `call_x`)."""
+    if isinstance(anthropic_id, str) and anthropic_id.startswith(_ANTHROPIC_ID):
+        return _CHAT_ID + anthropic_id.removeprefix(_ANTHROPIC_ID)
+    return anthropic_id
 
 
 def anthropic_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -120,7 +142,7 @@ def _turn(role: str, content: object) -> list[dict[str, Any]]:
             arguments = json.dumps(block.get("input") or {})
             calls.append(
                 {
-                    "id": block.get("id"),
+                    "id": chat_tool_id(block.get("id")),
                     "type": "function",
                     "function": {"name": block.get("name"), "arguments": arguments},
                 }
@@ -129,7 +151,7 @@ def _turn(role: str, content: object) -> list[dict[str, Any]]:
             results.append(
                 {
                     "role": "tool",
-                    "tool_call_id": block.get("tool_use_id"),
+                    "tool_call_id": chat_tool_id(block.get("tool_use_id")),
                     "content": _result_text(block.get("content")),
                 }
             )
