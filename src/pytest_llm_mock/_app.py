@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from . import providers
 from ._anthropic import answer as answer_messages
 from ._anthropic import anthropic_errors, count_tokens
 from ._chat import answer as answer_chat
@@ -268,8 +269,44 @@ def _routes() -> list[Route]:
         Route("/_llm_mock/requests", _journal, methods=["GET", "DELETE"]),
         Route("/_llm_mock/collection", _collection, methods=["GET"]),
     ]
-    _ROUTES[:] = routes
+    _ROUTES[:] = _with_providers(routes)
     return _ROUTES
+
+
+def _with_providers(routes: list[Route]) -> list[Route]:
+    """`routes` and every provider's doors. A door on a method and path that a route already
+    has answers the requests its provider claims (by their headers); the route the rest."""
+    table: dict[tuple[str, str], Route] = {}
+    for route in routes:
+        for method in sorted(route.methods or ()):
+            if method != "HEAD":
+                table[(method, route.path)] = route
+    doors: list[Route] = []
+    for provider in providers.PROVIDERS:
+        for door in provider.doors:
+            endpoint: Any = Guarded(partial(_through_door, door.handler), provider.errors)
+            taken = table.get((door.method, door.path))
+            if taken is not None and provider.claims is not None:
+                endpoint = _Claimed(provider.claims, endpoint, taken.endpoint)
+            doors.append(Route(door.path, endpoint, methods=[door.method]))
+    return doors + routes  # first: a door's full match comes before another method's 405
+
+
+def _through_door(
+    handler: providers.Handler, state: TestScope, http: HttpRequest, scope: Scope
+) -> Reply:
+    return handler(state, http, scope.get("path_params", {}))
+
+
+class _Claimed:
+    """A path two providers share: `claimed` answers the requests `claims` picks."""
+
+    def __init__(self, claims: Callable[[RawHeaders], bool], claimed: Any, other: Any) -> None:
+        self.claims, self.claimed, self.other = claims, claimed, other
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.claimed if self.claims(scope["headers"]) else self.other
+        await chosen(scope, receive, send)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -277,6 +314,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     state: TestScope = request.scope["llm_mock"]
     reply = _route_error(state, request.scope, exc.status_code, (exc.headers or {}).items())
+    provider = providers.for_unknown(_route_path(request.scope))
+    if provider is not None:  # under a provider's paths: its own 404 and 405
+        reply = provider.errors(reply)
     return Response(
         reply.body,
         status_code=reply.status,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import providers
 from ._collection import (
     CHAT_PATH,
     DRAFT_PLACEHOLDER,
@@ -298,6 +299,9 @@ class _Reader:
         url = original.get("url") or request.get("url")
         url_field = (prefix + "originalRequest" if original.get("url") else "request") + ".url"
         path = canonical_path(self.url_path(url, where, url_field))
+        door = providers.example_key(path)
+        if door is not None:  # a provider's own path: indexed under its key
+            path = door[0]
         method = original.get("method") or request.get("method") or "GET"
         if not isinstance(method, str):
             raise self.error("expected an HTTP method name", where, url_field[:-4] + ".method")
@@ -374,6 +378,19 @@ class _Reader:
     ) -> tuple[ChatRequest | None, dict[str, Any] | None]:
         """The request pattern: parsed as a chat request on the chat path, and decoded JSON
         on any path (other routes match on it). Only chat patterns must be valid."""
+        provider = providers.provider_of_key(path)
+        if provider is not None and provider.to_chat is not None:
+            decoded = self.decode(body, where, field)
+            if decoded is None:
+                return None, None
+            try:
+                chat = provider.to_chat(decoded, path)
+                return parse_chat_request(chat, require_model=False), decoded
+            except RequestError as exc:
+                param = f" ({exc.param})" if exc.param else ""
+                raise self.error(
+                    f"not a {provider.name} request{param}: {exc.message}", where, field + ".raw"
+                ) from None
         if path in (CHAT_PATH, RESPONSES_PATH, COMPLETIONS_PATH, MESSAGES_PATH):
             decoded = self.decode(body, where, field)
             if decoded is None:
