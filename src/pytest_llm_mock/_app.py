@@ -282,7 +282,7 @@ def _with_providers(routes: list[Route]) -> list[Route]:
             if method != "HEAD":
                 table[(method, route.path)] = route
     doors: list[Route] = []
-    for provider in providers.PROVIDERS:
+    for provider in providers.all_providers():
         for door in provider.doors:
             endpoint: Any = Guarded(partial(_through_door, door.handler), provider.errors)
             taken = table.get((door.method, door.path))

@@ -1,7 +1,7 @@
 """The providers' doors: each module of this package is one provider's wire (its routes, how
 its requests become the shared chat conversation, how answers, streams and errors are
 written) and declares one `PROVIDER`. The app's route table and the collection reader take
-the union of `PROVIDERS`; adding a provider is its module and one line in `PROVIDERS`.
+the union of `all_providers()`; adding a provider is its module and one line in `_MODULES`.
 
 A provider module imports the shared modules (`.._chat`, `.._request`, `.._state`, ...), never
 another provider.
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:  # the collection reader imports this package: no import cycle at run time
     from typing import TypeAlias
@@ -73,12 +75,21 @@ class Provider:
     claims: Callable[[RawHeaders], bool] | None = None
 
 
-PROVIDERS: tuple[Provider, ...] = ()
+# One line per provider: the module under this package that declares its `PROVIDER`.
+_MODULES: tuple[str, ...] = ()
+
+
+@cache
+def all_providers() -> tuple[Provider, ...]:
+    """Every provider, loaded on first use (the collection reader imports this package, and a
+    provider module imports the shared modules that import the reader)."""
+    loaded = (import_module(f"{__name__}.{name}") for name in _MODULES)
+    return tuple(cast("Provider", module.PROVIDER) for module in loaded)
 
 
 def example_key(path: str) -> tuple[str, Provider] | None:
     """The key and provider of an example saved on `path`, if a provider claims the path."""
-    for provider in PROVIDERS:
+    for provider in all_providers():
         key = provider.example_key(path)
         if key is not None:
             return key, provider
@@ -93,7 +104,7 @@ def provider_of_key(key: str) -> Provider | None:
 
 def for_unknown(path: str) -> Provider | None:
     """The provider whose 404/405 an unknown route or wrong method under `path` gets."""
-    for provider in PROVIDERS:
+    for provider in all_providers():
         if any(path.startswith(prefix) for prefix in provider.prefixes):
             return provider
     return None
