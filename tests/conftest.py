@@ -16,6 +16,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_COLLECTION = ROOT / "collection.json"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _server_stack_loaded() -> None:
+    """Start a server once before any test, so that the whole server stack is imported by the
+    suite's own process: what an in-process pytester run imports first is dropped after it,
+    and httptools imported again raises parser errors that the kept uvicorn does not catch."""
+    with LLMMockServer(strict=False):
+        pass
+
+
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """pytester, with pytest-asyncio's loop-scope option set in the runs it makes: unset, it

@@ -1,8 +1,31 @@
-"""Answers several tests script the same way."""
+"""What several tests send and expect, and answers they script the same way."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
+
 from pytest_llm_mock import LLMMockServer
+
+HELLO: Any = [{"role": "user", "content": "Hello"}]
+GREETING = "Hello! How can I help you today?"  # the default collection's answer to HELLO
+TOOLS: Any = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+]
+
+
+class Weather(BaseModel):
+    """A structured output."""
+
+    city: str
+    celsius: float
 
 
 def weather_tool_then_answer(

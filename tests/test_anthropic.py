@@ -254,3 +254,12 @@ def test_count_tokens_gives_the_input_tokens_a_message_reports(
     with pytest.raises(anthropic.BadRequestError) as bad:
         client.messages.count_tokens(model="mock-llm-v1", messages=[])
     assert bad.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+
+
+def test_a_fault_journals_its_retry_after_for_the_retry_check(standalone: LLMMockServer) -> None:
+    standalone.fail_next(429, retry_after=0.1)
+    with anthropic.Anthropic(base_url=standalone.url, api_key="key", max_retries=1) as sdk:
+        sdk.messages.create(model="mock-llm-v1", max_tokens=10, messages=HELLO)
+    fault, retry = standalone.requests
+    assert (fault.status, fault.retry_after, retry.status) == (429, 0.1, 200)
+    standalone.assert_retries_honoured()

@@ -267,8 +267,9 @@ def test_serve_answers_and_stops_on_sigterm_while_nobody_reads_its_output(tmp_pa
         assert served.process.stdout is not None
         lines = (served.head + served.process.stdout.read()).decode().splitlines()
     assert took < 5
-    assert lines[2].startswith("GET /health 200 ")
-    assert all(line.startswith("GET /health 200 ") and line.endswith("ms") for line in lines[2:])
+    assert lines[2].startswith("  web page: ")
+    assert lines[3].startswith("GET /health 200 ")
+    assert all(line.startswith("GET /health 200 ") and line.endswith("ms") for line in lines[3:])
     assert "Traceback" not in (tmp_path / "stderr").read_text()
 
 

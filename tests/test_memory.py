@@ -347,7 +347,7 @@ def test_the_journal_byte_limit_from_the_ini_file(pytester: pytest.Pytester) -> 
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*pytest-llm-mock: ini option llm_journal_max_size must be 1 or more, got '0'"]
+        ["*pytest-llm-mock: ini option llm_journal_max_size must be 1 or more, got 0"]
     )
 
 

@@ -23,6 +23,8 @@ def test_the_wheel_embeds_the_default_collection(tmp_path: Path) -> None:
         names = set(archive.namelist())
         assert archive.read("pytest_llm_mock/collection.json") == DEFAULT_COLLECTION.read_bytes()
         assert "pytest_llm_mock/py.typed" in names
+        web = {f"pytest_llm_mock/web/{n}" for n in ("index.html", "page.js", "page.css")}
+        assert web <= names, "the web page's files are shipped in the package"
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         text = archive.read(entry_points).decode()
     assert "[pytest11]\nllm_mock = pytest_llm_mock.plugin" in text

@@ -270,3 +270,18 @@ def test_a_function_call_output_of_text_parts_matches_as_its_text(
     )
     assert reply.output_text == "Sunny, 21 °C."
     standalone.assert_called_once(contains="21 °C, clear")
+
+
+def test_a_fault_answers_with_its_status_and_the_journal_keeps_the_body_as_sent(
+    standalone: LLMMockServer,
+) -> None:
+    standalone.fail_next(429, retry_after=0.25, message="Slow down.")
+    body = {"model": "gpt-4o", "input": "Hello"}
+    failed = http.request(standalone.url, "POST", "/v1/responses", body)
+    assert (failed.status, failed.json()["error"]["message"]) == (429, "Slow down.")
+    assert failed.headers["retry-after-ms"] == "250"
+    missed = {"model": "gpt-4o", "input": "Nothing answers this"}
+    assert http.request(standalone.url, "POST", "/v1/responses", missed).status == 404
+    fault, miss = standalone.requests
+    assert (fault.example, fault.retry_after, fault.json) == ("fail_next #1", 0.25, body)
+    assert miss.json == missed

@@ -143,7 +143,7 @@ def test_a_request_after_its_test_ended_is_charged_to_no_other_test(
     result.stdout.fnmatch_lines(
         [
             "*0 requests served, 0 not answered*",
-            "2 request(s) arrived after their test had ended*",
+            "2 request(s) arrived after their test had ended, or while no test was running*",
             "  test_a_request_after_its_test_ended_is_charged_to_no_other_test.py::"
             "test_leaves_a_thread_behind: POST /v1/chat/completions *'sent too late' -> 404*",
             "  *::test_leaves_a_thread_behind: POST /v1/chat/completions *-> 200 Hello*",
@@ -258,3 +258,51 @@ def test_a_client_cannot_lift_the_settings_a_test_made(project: pytest.Pytester)
         """
     )
     project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_request_sent_while_no_test_runs_is_answered_and_its_miss_fails_the_run(
+    pytester: pytest.Pytester,
+) -> None:
+    """A session fixture that warms its app up before the first test: its request is
+    answered from the run's collection and listed; one nothing answers fails the run, since
+    no test can fail for it."""
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    pytester.makeconftest(
+        """
+        import openai
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def app(llm_mock_session):
+            client = openai.OpenAI(base_url=llm_mock_session.base_url, api_key="k", max_retries=0)
+            warm = client.chat.completions.create(
+                model="mock-llm-v1", messages=[{"role": "user", "content": "Hello"}]
+            )
+            assert warm.choices[0].message.content == "Hello! How can I help you today?"
+            try:
+                client.chat.completions.create(
+                    model="mock-llm-v1", messages=[{"role": "user", "content": "warm-up?"}]
+                )
+            except openai.NotFoundError:
+                pass  # an app that swallows its warm-up error
+            yield client
+            client.close()
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_uses_the_app(app, llm_mock_server):
+            assert llm_mock_server.requests == []
+        """
+    )
+    result = pytester.runpytest_inprocess()
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "2 request(s) arrived after their test had ended, or while no test was running*",
+            "  (no test was running): POST /v1/chat/completions *'Hello' -> 200*",
+            "  (no test was running): POST /v1/chat/completions *'warm-up?' -> 404*",
+            "1 of them were not answered, so the run fails.*",
+        ]
+    )

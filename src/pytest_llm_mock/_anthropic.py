@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
-from urllib.parse import quote
 
-from ._chat import Miss, captured, choose, identify, record_upstream
-from ._collection import Example, ObjectAnswer
+from ._chat import FAIL_NEXT_TEXT, Headers, respond, tool_calls
+from ._collection import CHAT_PATH, Example, ObjectAnswer
 from ._conversion import MESSAGES_PATH, anthropic_messages, anthropic_tool_id
-from ._faults import Failure, delivery_from_controls
+from ._faults import delivery_from_controls
 from ._http import HttpRequest
 from ._openai import digest, dumps, estimate_usage
 from ._request import ChatRequest, RequestError, parse_chat_request
@@ -65,35 +65,26 @@ def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     except RequestError as exc:
         return state.reject(http, decoded, 400, {"error": {"message": exc.message}})
     assert isinstance(decoded, Mapping)  # `_read` took nothing else
-    with state.lock:
-        indexes = [state.index_for(state.collection, state.strategy, MESSAGES_PATH), state.index]
-        choice = choose(state, http, request, indexes)
-        if isinstance(choice, Miss) and choice.record and state.recorder is not None:
-            saved = record_upstream(state, http, request, MESSAGES_PATH, decoded)
-            if isinstance(saved, Reply):
-                return saved
-            choice = saved
-        if isinstance(choice, Miss):
-            choice = captured(state, request, choice, MESSAGES_PATH, decoded)
-            state.record(http, 404, decoded, request=request, miss=choice.text)
-            return Reply(404, dumps({"error": {"message": choice.text}}))
-        if isinstance(choice, Failure):
-            state.record(http, choice.status, decoded, request=request, name=choice.name)
-            message = choice.message or "The mock server was told to fail (fail_next)."
-            return Reply(choice.status, dumps({"error": {"message": message}}), choice.headers())
-        return _reply(state, http, decoded, request, choice)
+    return respond(
+        state,
+        http,
+        request,
+        decoded,
+        partial(_reply, state, request=request),
+        keys=(MESSAGES_PATH, CHAT_PATH),
+        failure_text=FAIL_NEXT_TEXT,
+        retry_hint=False,
+    )
 
 
 def _reply(
     state: Scope,
-    http: HttpRequest,
-    body: Mapping[str, Any],
-    request: ChatRequest,
     source: Example | AddedResponse,
+    seed: str,
+    headers: Headers,
+    *,
+    request: ChatRequest,
 ) -> Reply:
-    example, name, seed = identify(state, source)
-    state.record(http, source.status, body, request=request, name=name, example=example)
-    headers = (*source.headers, ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")))
     if source.status >= 400:
         error = completion(source.answer, source.status, seed=seed, request=request)
         return Reply(source.status, dumps(error), headers)
@@ -116,19 +107,10 @@ def _message(source: Example | AddedResponse, request: ChatRequest, seed: str) -
     blocks: list[dict[str, Any]] = []
     if reply.get("content"):
         blocks.append({"type": "text", "text": reply["content"]})
-    for call in reply.get("tool_calls") or []:
-        function = call.get("function") or {}
-        try:
-            arguments = json.loads(function.get("arguments") or "{}")
-        except ValueError:
-            arguments = {}
+    for call in tool_calls(reply):
+        tool_id = anthropic_tool_id(call.id)
         blocks.append(
-            {
-                "type": "tool_use",
-                "id": anthropic_tool_id(call.get("id")),
-                "name": function.get("name"),
-                "input": arguments,
-            }
+            {"type": "tool_use", "id": tool_id, "name": call.name, "input": call.arguments}
         )
     usage = chat.get("usage") or {}
     return _complete(
@@ -167,10 +149,19 @@ def _complete(message: dict[str, Any], request: ChatRequest, seed: str) -> dict[
 
 def message_events(message: Mapping[str, Any], size: int) -> list[bytes]:
     """Anthropic's stream: every event has an `event:` line, and there is no `[DONE]`."""
-    events: list[bytes] = []
+    return [
+        f"event: {event['type']}\ndata: ".encode() + dumps(event) + b"\n\n"
+        for event in stream_events(message, size)
+    ]
+
+
+def stream_events(message: Mapping[str, Any], size: int) -> list[dict[str, Any]]:
+    """The events that stream a Messages object, in order, each with its `type` (Bedrock
+    sends the same as `invoke-with-response-stream` chunks)."""
+    events: list[dict[str, Any]] = []
 
     def emit(kind: str, **fields: Any) -> None:
-        events.append(f"event: {kind}\ndata: ".encode() + dumps({"type": kind, **fields}) + b"\n\n")
+        events.append({"type": kind, **fields})
 
     usage = message.get("usage") or {}
     start = {

@@ -28,12 +28,13 @@ from ._completions import answer as answer_completions
 from ._embeddings import answer as answer_embeddings
 from ._events import EventStream, pause
 from ._http import HttpRequest, RawHeaders
-from ._journal import Journal
+from ._journal import Journal, Sending
 from ._openai import dumps, error_object
 from ._responses_api import answer as answer_responses
 from ._scopes import PREFIX, ServerState
 from ._state import Reply
 from ._state import Scope as TestScope
+from ._web import routes as web_routes
 
 
 class _ModelId(Convertor[str]):
@@ -64,6 +65,7 @@ SERVED = (
     "GET /",
     "GET|DELETE /_llm_mock/requests",
     "GET /_llm_mock/collection",
+    "GET /_llm_mock/ (the web page)",
 )
 
 
@@ -154,8 +156,16 @@ class Guarded:
             await _send_reply(send, Reply(400, b""))
             return
         address = client[0] if client else ""
+        # Its journal entry is in flight until the answer is sent in full.
+        sending = Sending()
         http = HttpRequest(
-            method, path, headers, body or b"", received_at=received_at, client=address
+            method,
+            path,
+            headers,
+            body or b"",
+            received_at=received_at,
+            client=address,
+            sending=sending,
         )
         errors = self.errors
         try:
@@ -179,10 +189,13 @@ class Guarded:
             if reply.delivery.delay and await pause(reply.delivery.delay, receive):
                 await _send_reply(send, Reply(499, b""))  # the client left while we waited
                 return
-        if reply.stream is not None:
-            await EventStream(reply)(scope, receive, send)
-        else:
+        if reply.stream is None:
+            # Marked as the bytes go out, not after: a client that has them may read the
+            # journal at once.
+            sending.finished = True
             await _send_reply(send, reply)
+        else:
+            await EventStream(reply, sending)(scope, receive, send)
 
 
 def _api(answer: Callable[[TestScope, HttpRequest, object], Reply]) -> Handler:
@@ -268,6 +281,7 @@ def _routes() -> list[Route]:
         # Inspection, for suites in other languages; never recorded themselves.
         Route("/_llm_mock/requests", _journal, methods=["GET", "DELETE"]),
         Route("/_llm_mock/collection", _collection, methods=["GET"]),
+        *web_routes(),
     ]
     _ROUTES[:] = _with_providers(routes)
     return _ROUTES
@@ -330,7 +344,7 @@ def _route_error(
 ) -> Reply:
     method, path = scope["method"], _route_path(scope)
     http = HttpRequest(method, path, scope["headers"], b"", received_at=time.monotonic())
-    served = "; ".join(SERVED)
+    served = "; ".join(SERVED) + f"; and the doors of {providers.summary()}"
     if status == 405:
         message = f"{method} is not allowed on {path}. pytest-llm-mock serves: {served}."
         error = error_object(message, "invalid_request_error", code="method_not_allowed")
@@ -402,5 +416,5 @@ def _summary(state: TestScope) -> dict[str, Any]:
         "examples": len(state.collection.examples),
         "match": state.strategy.name,
         "requests": len(state.journal),
-        "routes": list(SERVED),
+        "routes": [*SERVED, *providers.routes()],
     }

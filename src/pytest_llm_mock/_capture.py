@@ -56,6 +56,27 @@ class Capturer:
             self._write(data, text)
         return f"{FOLDER}/{name}", True
 
+    def answer(self, body: Mapping[str, Any], api_path: str, hint: str, answer: Upstream) -> str:
+        """Save this request with `answer` as its one example: the draft `capture` writes,
+        filled in (a draft of the same request, captured before, gets the answer). The
+        item's `Folder/Item` name."""
+        with self._lock, _file_lock(self.path):
+            data, text = self._read()
+            folder = _folder(data)
+            variable = host_variable(data)
+            item = next((i for i in folder["item"] if _same_request(i, body, api_path)), None)
+            if item is None:
+                taken = {i.get("name") for i in folder["item"]}
+                name = unique_name(f"Captured: {shorten(hint, 40)}", taken)
+                item = new_item(name, body, answer, variable, api_path)
+                folder["item"].append(item)
+            else:
+                name = str(item.get("name"))
+                item["response"] = new_item(name, body, answer, variable, api_path)["response"]
+            item["response"][0]["name"] = "answer"
+            self._write(data, text)
+        return f"{FOLDER}/{name}"
+
     def _read(self) -> tuple[dict[str, Any], str]:
         """The file's data and text (the seed's, when the file does not exist yet)."""
         source = self.path if self.path.exists() else self.seed

@@ -1,20 +1,27 @@
 """Chat completions: answering `POST /v1/chat/completions` from the state's added responses,
 collection and faults. The gate before it (key, rate limit, JSON body) is `Scope.api`.
 
+Every door that reads its requests as a chat conversation (the Responses and Messages APIs,
+the providers') is answered by `respond`: the same choice, faults, misses, record and capture
+modes and journal, the answer written in the door's own shape.
+
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+import json
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from ._collection import CHAT_PATH, CollectionError, Example
 from ._explain import explain_added, explain_miss, explain_selection
 from ._faults import Failure, delivery_from_controls
 from ._http import HttpRequest, Selection, dedupe, postman_selection
-from ._matching import Index
+from ._matching import Index, Strategy
 from ._openai import digest, dumps, error_object, status_error
 from ._record import RecordError, Upstream
 from ._request import ChatRequest, RequestError, parse_chat_request
@@ -23,6 +30,14 @@ from ._state import Reply, Scope
 from ._stream import render
 
 _CACHED_BODY_LIMIT = 64 * 1024  # bytes of request body up to which a rendered reply is kept
+_NAME_SAFE = " /()[]#,.:;'!@&=+-_"  # kept as they are in x-llm-mock-example
+_NO_RETRY = (("x-should-retry", "false"),)
+# What a `fail_next` without a message says on the doors that do not give its status's text.
+FAIL_NEXT_TEXT = "The mock server was told to fail (fail_next)."
+
+Headers = tuple[tuple[str, str], ...]
+# Writes the answer of an example or added response: (it, the seed, its headers) -> the reply.
+Write = Callable[[Example | AddedResponse, str, Headers], Reply]
 
 
 def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
@@ -31,8 +46,8 @@ def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     except RequestError as exc:
         error = error_object(exc.message, "invalid_request_error", param=exc.param, code=exc.code)
         return state.reject(http, decoded, 400, error)
-    with state.lock:
-        return _answer(state, http, request)
+    write = partial(_reply, state, http=http, request=request)
+    return respond(state, http, request, request.body, write, keys=(CHAT_PATH,))
 
 
 @dataclass(frozen=True)
@@ -92,21 +107,106 @@ def choose(
     return found[min(position, len(found) - 1)]
 
 
-def _answer(state: Scope, http: HttpRequest, request: ChatRequest) -> Reply:
-    choice = choose(state, http, request, [state.index])
-    if isinstance(choice, Failure):
-        headers = choice.headers()
-        _record(state, http, request, choice.status, name=choice.name, headers=headers)
-        return Reply(choice.status, dumps(status_error(choice.status, choice.message)), headers)
-    if isinstance(choice, Miss):
-        choice = captured(state, request, choice)
-        if choice.record and state.recorder is not None:
-            recorded_example = record_upstream(state, http, request, CHAT_PATH, request.body)
-            if isinstance(recorded_example, Reply):
-                return recorded_example
-            return _reply(state, http, request, recorded_example)
-        return miss_reply(state, http, request, choice)
-    return _reply(state, http, request, choice)
+def respond(
+    state: Scope,
+    http: HttpRequest,
+    request: ChatRequest,
+    decoded: Mapping[str, Any],
+    write: Write,
+    *,
+    keys: Sequence[str],
+    strategy: Strategy | None = None,
+    path: str | None = None,
+    sent: Mapping[str, Any] | None = None,
+    unforwarded: str | None = None,
+    note: str = "",
+    model: str | None = None,
+    failure_text: str | None = None,
+    retry_hint: bool = True,
+) -> Reply:
+    """The reply to a conversation that came through a door (`decoded`: its body as sent),
+    journaled. The example or added response that answers it is written by
+    `write(source, seed, headers)` in the door's shape (`seed`: what its built ids derive
+    from; `headers`: its saved ones, then `x-llm-mock-example`); a miss or a fault gets an
+    OpenAI-shaped error reply, which the door's `errors` shapes.
+
+    - `keys`: the example keys looked in, in order (`CHAT_PATH`: the chat examples), matched
+      with `strategy` (the state's unless given).
+    - `path`: where record mode saves a miss and capture mode drafts it (`keys[0]` unless
+      given); `sent`: what record mode forwards upstream (`decoded` unless given);
+      `unforwarded`: for a door that record mode does not forward, what a miss says instead.
+    - `note`: said after every miss's explanation (how the door read the request).
+    - `model`: the journal's model, for a body that names none (the path's).
+    - `failure_text`: what a `fail_next` without a message says (its status's text unless
+      given); `retry_hint`: whether a miss's reply says `x-should-retry: false`.
+    """
+    path = keys[0] if path is None else path
+    with state.lock:
+        strategy = state.strategy if strategy is None else strategy
+        indexes = [state.index_for(state.collection, strategy, key) for key in keys]
+        choice = choose(state, http, request, indexes)
+        recording = isinstance(choice, Miss) and choice.record and state.recorder is not None
+        if recording and unforwarded is None:
+            saved = record_upstream(state, http, request, path, decoded if sent is None else sent)
+            if isinstance(saved, Reply):
+                return saved
+            choice = saved
+        if isinstance(choice, Miss):
+            text = captured(state, request, choice, path, decoded).text
+            for said in (note, unforwarded if recording else None):
+                if said:
+                    text += f"\n{said}"
+            state.record(http, 404, decoded, request=request, miss=text, model=model)
+            error = error_object(text, "invalid_request_error", code="llm_mock_no_match")
+            return Reply(404, dumps(error), _NO_RETRY if retry_hint else ())
+        if isinstance(choice, Failure):
+            return failure_reply(
+                state, http, choice, decoded, request=request, model=model, text=failure_text
+            )
+        example, name, seed = identify(state, choice)
+        state.record(
+            http,
+            choice.status,
+            decoded,
+            request=request,
+            name=name,
+            example=example,
+            reply_headers=choice.headers,
+            model=model,
+        )
+        return write(choice, seed, (*choice.headers, example_header(name)))
+
+
+def failure_reply(
+    state: Scope,
+    http: HttpRequest,
+    failure: Failure,
+    decoded: object,
+    *,
+    request: ChatRequest | None = None,
+    model: str | None = None,
+    text: str | None = None,
+) -> Reply:
+    """A `fail_next`'s error reply, OpenAI-shaped (the door's `errors` shapes it), journaled
+    with its retry headers; `text` when the failure has no message, else its status's."""
+    headers = failure.headers()
+    state.record(
+        http,
+        failure.status,
+        decoded,
+        request=request,
+        name=failure.name,
+        reply_headers=headers,
+        model=model,
+    )
+    error = status_error(failure.status, failure.message or text)
+    return Reply(failure.status, dumps(error), headers)
+
+
+def example_header(name: str) -> tuple[str, str]:
+    """`x-llm-mock-example`: the name of what answered, readable but for what HTTP cannot
+    carry (non-ASCII) or a name would garble, percent-encoded."""
+    return ("x-llm-mock-example", quote(name, safe=_NAME_SAFE))
 
 
 def identify(state: Scope, source: Example | AddedResponse) -> tuple[Example | None, str, str]:
@@ -118,16 +218,21 @@ def identify(state: Scope, source: Example | AddedResponse) -> tuple[Example | N
 
 
 def _reply(
-    state: Scope, http: HttpRequest, request: ChatRequest, source: Example | AddedResponse
+    state: Scope,
+    source: Example | AddedResponse,
+    seed: str,
+    headers: Headers,
+    *,
+    http: HttpRequest,
+    request: ChatRequest,
 ) -> Reply:
     """The answer of an example or an added response, as JSON or as a stream."""
-    example, name, seed = identify(state, source)
     chunk_size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
     # The same request to the same answer gets the same reply: keep it (per test).
     cache_key = (id(source), http.path, http.body, chunk_size)
     reply = state.rendered.get(cache_key)
     if reply is None:
-        reply = _render(http, request, source, name=name, seed=seed, chunk_size=chunk_size)
+        reply = _render(http, request, source, headers, seed=seed, chunk_size=chunk_size)
         # Kept for small requests only: a cache keyed on large bodies would hold them all.
         if len(state.rendered) < 1024 and len(http.body) <= _CACHED_BODY_LIMIT:
             state.rendered[cache_key] = reply
@@ -136,7 +241,6 @@ def _reply(
         delivery = replace(delivery, fault=state.stream_faults.pop(0))
     if delivery != reply.delivery:
         reply = replace(reply, delivery=delivery)
-    _record(state, http, request, reply.status, name=name, example=example, headers=source.headers)
     return reply
 
 
@@ -144,22 +248,16 @@ def _render(
     http: HttpRequest,
     request: ChatRequest,
     source: Example | AddedResponse,
+    headers: Headers,
     *,
-    name: str,
     seed: str,
     chunk_size: int,
 ) -> Reply:
     status = source.status
     body, stream = render(source.answer, status, seed=seed, request=request, chunk_size=chunk_size)
-    headers = [
-        *source.headers,
-        (
-            "x-request-id",
-            "req_" + digest(seed, http.path, http.body.decode("utf-8", "replace"))[:32],
-        ),
-        ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
-    ]
-    return Reply(status, body, dedupe(headers), stream, delivery_from_controls(source.controls))
+    request_id = "req_" + digest(seed, http.path, http.body.decode("utf-8", "replace"))[:32]
+    headers = dedupe((*headers, ("x-request-id", request_id)))
+    return Reply(status, body, headers, stream, delivery_from_controls(source.controls))
 
 
 def record_upstream(
@@ -183,8 +281,8 @@ def record_upstream(
     except (RecordError, CollectionError) as exc:
         text = f"record mode: {exc}"
         error = error_object(text, "server_error", code="llm_mock_record_failed")
-        _record(state, http, request, 502, miss=text)
-        return Reply(502, dumps(error), (("x-should-retry", "false"),))
+        state.record(http, 502, request.body, request=request, miss=text)
+        return Reply(502, dumps(error), _NO_RETRY)
     state.collection = collection
     state.index = state.index_for(collection, state.strategy)
     (example,) = state.index_for(collection, state.strategy, path).named(name)
@@ -227,28 +325,26 @@ def _unlocked(state: Scope, call: Callable[[], Upstream]) -> Upstream:
 
 def miss_reply(state: Scope, http: HttpRequest, request: ChatRequest, miss: Miss) -> Reply:
     error = error_object(miss.text, "invalid_request_error", code="llm_mock_no_match")
-    _record(state, http, request, 404, miss=miss.text)
-    return Reply(404, dumps(error), (("x-should-retry", "false"),))
+    state.record(http, 404, request.body, request=request, miss=miss.text)
+    return Reply(404, dumps(error), _NO_RETRY)
 
 
-def _record(
-    state: Scope,
-    http: HttpRequest,
-    request: ChatRequest,
-    status: int,
-    *,
-    name: str | None = None,
-    example: Example | None = None,
-    miss: str | None = None,
-    headers: Sequence[tuple[str, str]] = (),
-) -> None:
-    state.record(
-        http,
-        status,
-        request.body,
-        request=request,
-        name=name,
-        example=example,
-        miss=miss,
-        reply_headers=headers,
-    )
+class ToolCall(NamedTuple):
+    """A tool call of a chat completion's message, as the other APIs write it again."""
+
+    id: Any
+    name: Any
+    arguments: Any  # parsed; `{}` when they are not JSON
+
+
+def tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
+    """The tool calls of a chat completion's message."""
+    calls = []
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except ValueError:
+            arguments = {}
+        calls.append(ToolCall(call.get("id"), function.get("name"), arguments))
+    return calls

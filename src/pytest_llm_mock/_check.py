@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import providers
 from ._collection import CHAT_PATH, Collection, Example, ObjectAnswer, SavedSelection
 from ._matching import Index, Strategy
 
@@ -82,8 +83,19 @@ def _where(example: Example) -> str:
     return f"item {example.item_path!r}, example {example.name!r}"
 
 
+def _served(path: str) -> str | None:
+    """The method an example's path is served for: OpenAI's routes, then a provider's (the
+    keys its examples are saved under, answered by POST, and its doors' own paths)."""
+    if path in SERVED:
+        return SERVED[path]
+    if providers.provider_of_key(path) is not None:
+        return "POST"
+    doors = (door for provider in providers.all_providers() for door in provider.doors)
+    return next((door.method for door in doors if door.path == path), None)
+
+
 def _example_problems(example: Example, index: Index) -> list[str]:
-    served = SERVED.get(example.path)
+    served = _served(example.path)
     if served is None:
         hint = _SIMILAR.get(example.path)
         guess = f" (did you mean /v1{hint}?)" if hint else ""
@@ -100,7 +112,8 @@ def _example_problems(example: Example, index: Index) -> list[str]:
             f"its request has no key under the {index.strategy.name!r} strategy "
             f"({index.strategy.no_key or 'no key'}), so no request can match it"
         )
-    if example.status >= 400 and not _is_envelope(example):
+    # A provider's own path holds errors in its own shape (Ollama's `{"error": "..."}`).
+    if example.status >= 400 and example.path in SERVED and not _is_envelope(example):
         problems.append(
             f"status {example.status} with a body that is not an OpenAI error envelope "
             '{"error": {"message", "type", "param", "code"}}; SDKs will show it raw'

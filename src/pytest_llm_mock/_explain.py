@@ -45,21 +45,7 @@ def explain_miss(
     if not received:
         reason = strategy.no_key or "the strategy gave no key"
         lines.append(f"The request has no key under the {strategy.name!r} strategy: {reason}.")
-    # An agent framework adds its own system prompt: an example whose user and assistant turns
-    # equal the request's ranks first, however long the prompt that differs.
-    dialogue = DIALOGUE.key(request) if strategy.name == "conversation" else None
-    patterns = [(e, e.request) for e in examples if e.request is not None]
-    same_turns = {
-        id(e) for e, pattern in patterns if dialogue and DIALOGUE.key(pattern) == dialogue
-    }
-    ranked = [
-        e
-        for e, _ in sorted(
-            patterns,
-            key=lambda p: (id(p[0]) in same_turns, _score(received, strategy.view(p[1]))),
-            reverse=True,
-        )[:CLOSEST]
-    ]
+    ranked, same_turns = _ranked(request, strategy, examples)
     if not ranked:
         lines.append("The collection has no chat-completion examples to compare with.")
     for rank, example in enumerate(ranked, start=1):
@@ -95,6 +81,34 @@ def explain_miss(
             "test with llm_mock_server.add_response(...)."
         )
     return "\n".join(lines)
+
+
+def closest(request: ChatRequest, strategy: Strategy, examples: Sequence[Example]) -> list[Example]:
+    """The examples most like `request` (at most `CLOSEST`), closest first."""
+    return _ranked(request, strategy, examples)[0]
+
+
+def _ranked(
+    request: ChatRequest, strategy: Strategy, examples: Sequence[Example]
+) -> tuple[list[Example], set[int]]:
+    """The closest examples, and the ids of those whose user and assistant turns equal the
+    request's: an agent framework adds its own system prompt, so such an example ranks
+    first, however long the prompt that differs."""
+    received = strategy.view(request)
+    dialogue = DIALOGUE.key(request) if strategy.name == "conversation" else None
+    patterns = [(e, e.request) for e in examples if e.request is not None]
+    same_turns = {
+        id(e) for e, pattern in patterns if dialogue and DIALOGUE.key(pattern) == dialogue
+    }
+    ranked = [
+        e
+        for e, _ in sorted(
+            patterns,
+            key=lambda p: (id(p[0]) in same_turns, _score(received, strategy.view(p[1]))),
+            reverse=True,
+        )[:CLOSEST]
+    ]
+    return ranked, same_turns
 
 
 def explain_added(responses: Sequence[AddedResponse], request: ChatRequest) -> str:

@@ -5,18 +5,17 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
-import copy
 import os
 import traceback
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from importlib import import_module
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._assertions import RequestAssertions
+from ._clients import API_KEY, async_openai_client, openai_client
 from ._collection import Collection, empty_collection, status_problem
 from ._faults import BREAKS, DEFAULT_STALL, Failure, RateLimit, StreamBreak, StreamFault
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_SIZE, RecordedRequest
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
 
 MatchSpec = str | Strategy | Callable[[ChatRequest], Hashable]
 CollectionSpec = str | os.PathLike[str] | Collection | None
-
-API_KEY = "test-key"
 
 
 class LLMMockServer(RequestAssertions):
@@ -89,7 +86,9 @@ class LLMMockServer(RequestAssertions):
     def _open_scope(self, name: str) -> LLMMockServer:
         """The same server seen by one test: its own scope, journal and settings, and its
         own URL prefix. `_close_scope()` ends it."""
-        view = copy.copy(self)
+        # A plain server object, whichever face this one shows (`llm_mock_session`'s).
+        view = object.__new__(LLMMockServer)
+        view.__dict__.update(self.__dict__)
         view._state = self._server.open(name)
         view._reported = None
         view._clients = []
@@ -397,10 +396,9 @@ class LLMMockServer(RequestAssertions):
     # -- clients ---------------------------------------------------------------------------
 
     def openai_client(self, **kwargs: Any) -> OpenAI:
-        """An `openai.OpenAI` client pointed at this server (closed when the server stops)."""
-        from openai import OpenAI
-
-        client = OpenAI(**{"base_url": self.base_url, "api_key": API_KEY, **kwargs})
+        """An `openai.OpenAI` client pointed at this server, closed when the test ends
+        (`llm_mock_server`), when the session ends (`llm_mock_session`) or when it stops."""
+        client = openai_client(self.base_url, kwargs)
         self._clients.append(client)
         return client
 
@@ -409,16 +407,10 @@ class LLMMockServer(RequestAssertions):
 
         Unless given an `http_client`, it keeps no connection alive between requests: an async
         client's connections belong to the event loop that made them, and one left open when
-        a test's `asyncio.run()` ends can no longer be closed cleanly.
+        a test's `asyncio.run()` ends can no longer be used or closed cleanly. So one client
+        serves tests that each run their own event loop (a module- or session-scoped client).
         """
-        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
-
-        if "http_client" not in kwargs:
-            # openai 3.x sends through httpx2, 1.x and 2.x through httpx: use the one it uses.
-            transport = import_module(DefaultAsyncHttpxClient.__mro__[1].__module__.split(".")[0])
-            limits = transport.Limits(max_connections=100, max_keepalive_connections=0)
-            kwargs["http_client"] = DefaultAsyncHttpxClient(limits=limits)
-        client = AsyncOpenAI(**{"base_url": self.base_url, "api_key": API_KEY, **kwargs})
+        client = async_openai_client(self.base_url, kwargs)
         self._clients.append(client)
         return client
 

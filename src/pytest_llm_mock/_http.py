@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._openai import error_object
+
+if TYPE_CHECKING:
+    from ._journal import Sending
 
 Headers = Sequence[tuple[str, str]]
 RawHeaders = Sequence[tuple[bytes, bytes]]  # as ASGI gives them: names in lowercase
@@ -20,7 +23,8 @@ class HttpRequest:
     """The parts of an HTTP request the state needs, independent of the web framework.
 
     Headers are kept as the ASGI server gave them (names lowercased if they were not) and
-    decoded when first read: most requests only need two or three. Not changed once made."""
+    decoded when first read: most requests only need two or three. Not changed once made;
+    `sending`, when the app sends the answer, follows that answer on its way out."""
 
     __slots__ = (
         "_decoded",
@@ -31,6 +35,7 @@ class HttpRequest:
         "path",
         "raw_headers",
         "received_at",
+        "sending",
     )
 
     def __init__(
@@ -42,6 +47,7 @@ class HttpRequest:
         *,
         received_at: float = 0.0,  # time.monotonic() when the request arrived
         client: str = "",  # the client's address
+        sending: Sending | None = None,
     ) -> None:
         first = dict(raw_headers)
         if not b"".join(first).islower():  # ASGI servers send lowercase names; others may not
@@ -53,6 +59,7 @@ class HttpRequest:
         self.body = body
         self.received_at = received_at
         self.client = client
+        self.sending = sending
         if len(first) < len(raw_headers):  # a repeated header: its first value counts
             first = {}
             for name, value in raw_headers:
@@ -65,6 +72,7 @@ class HttpRequest:
         copy = object.__new__(HttpRequest)
         copy.method, copy.path, copy.raw_headers = self.method, self.path, self.raw_headers
         copy.body, copy.received_at, copy.client = b"", self.received_at, self.client
+        copy.sending = self.sending
         copy._first, copy._decoded = self._first, self._decoded
         return copy
 
@@ -117,8 +125,12 @@ def api_key(http: HttpRequest) -> str | None:
     for name, value in http.headers:
         if name == "authorization":
             scheme, _, token = value.partition(" ")
+            if scheme == "AWS4-HMAC-SHA256":
+                # SigV4 signs each request anew: the access key id is what stays the same.
+                credential = token.partition("Credential=")[2].split("/", 1)[0]
+                return credential or value
             return token.strip() if scheme.lower() == "bearer" else value
-        if name in ("api-key", "x-api-key"):
+        if name in ("api-key", "x-api-key", "x-goog-api-key"):
             return value
     return None
 

@@ -9,6 +9,7 @@ import bisect
 import functools
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,28 @@ REDACTED_HEADERS = frozenset(
 _CREDENTIAL_NAME = re.compile(r".*[-_](?:key|token)|.*secret.*")
 REDACTED = "<redacted>"
 SELECTION_HEADERS = ("x-mock-response-name", "x-mock-response-id")  # Postman's, by name or id
+IN_FLIGHT = "(in flight: answer not finished)"
+
+
+class Sending:
+    """The answer to one request on its way out: `finished` once its last byte was handed
+    to the HTTP server. Until then (the answer waits out `latency` or a stall, or the
+    client left before it was sent in full) the request is in flight. Set on the server
+    thread, read by reports on the test's; `finished_at` is when (time.monotonic()), for the
+    latency the web page shows."""
+
+    __slots__ = ("finished_at",)
+
+    def __init__(self) -> None:
+        self.finished_at: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @finished.setter
+    def finished(self, value: bool) -> None:
+        self.finished_at = time.monotonic() if value else None
 
 
 @dataclass(frozen=True)
@@ -41,7 +64,8 @@ class RecordedRequest:
     """One request the server received, as the test made it.
 
     `example` names the example that answered (`Folder/Item/Example`), or is `None` when
-    nothing did; `miss` then says why.
+    nothing did; `miss` then says why. `status` is the answer's, chosen when the request
+    arrived: `in_flight` says whether that answer had not been sent in full yet.
     """
 
     method: str
@@ -59,6 +83,12 @@ class RecordedRequest:
     received_at: float = 0.0  # time.monotonic() at arrival
     retry_count: int | None = None  # the client's x-stainless-retry-count, when it sends one
     retry_after: float | None = None  # seconds the answer asked the client to wait
+    sending: Sending | None = field(default=None, repr=False, compare=False)  # None: sent
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether the answer was not sent in full yet (or never will be: the client left)."""
+        return self.sending is not None and not self.sending.finished
 
     def to_json(self) -> dict[str, Any]:
         """The request as JSON for the inspection endpoint (credentials already redacted)."""
@@ -75,6 +105,7 @@ class RecordedRequest:
             "miss": self.miss,
             "retry_count": self.retry_count,
             "retry_after": self.retry_after,
+            "in_flight": self.in_flight,
         }
 
     def outcome(self) -> str:
@@ -120,6 +151,8 @@ class RecordedRequest:
             parts.append(self.example)
         elif self.miss is not None:
             parts.append("(not answered)")
+        if self.in_flight:
+            parts.append(IN_FLIGHT)
         return " ".join(parts)
 
 
@@ -278,6 +311,29 @@ class Journal:
         with self._lock:
             entries = list(self._misses)
         return self._built(entries)
+
+    def newest(self, limit: int, before: float | None = None) -> list[RecordedRequest]:
+        """The newest `limit` entries received before `before` (time.monotonic(); all when
+        None), oldest first: only those are built, so a page of a long journal costs what
+        the page holds."""
+        with self._lock:
+            end = len(self._entries)
+            if before is not None:
+                end = bisect.bisect_left(self._entries, before, key=lambda e: e.received_at)
+            entries = self._entries[max(0, end - limit) : end]
+        return self._built(entries)
+
+    def at(self, received_at: float) -> RecordedRequest | None:
+        """The entry received at `received_at`, among the kept entries and the misses."""
+        found: list[_Deferred] = []
+        with self._lock:
+            for entries in (self._entries, self._misses):
+                i = bisect.bisect_left(entries, received_at, key=lambda e: e.received_at)
+                if i < len(entries) and entries[i].received_at == received_at:
+                    found.append(entries[i])
+                    break
+        built = self._built(found)
+        return built[0] if built else None
 
     def _built(self, entries: list[_Deferred]) -> list[RecordedRequest]:
         built: list[RecordedRequest] = []

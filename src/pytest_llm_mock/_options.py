@@ -1,4 +1,4 @@
-"""Which collection, strategy and strictness a test gets, from its marker, the command line,
+"""Which collection, strategy and strictness a test gets, from its markers, the command line,
 the ini file and the rootdir, in that order (design.md, "Names").
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
@@ -6,6 +6,7 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from ._postman import load_cached
 from ._record import Recorder
 
 MARKER = "llm_collection"
-_MARKER_KWARGS = ("match", "strict", "require_api_key")
+_MARKER_ARGUMENTS = ("path", "match", "strict", "require_api_key")
+_SIGNATURE = "llm_collection(path, *, match=None, strict=None, require_api_key=None)"
 
 
 @dataclass(frozen=True)
@@ -32,21 +34,43 @@ class Settings:
     fallback: str | None = None  # where collection.json was looked for, if the default answers
 
 
+@dataclass(frozen=True)
+class _Marked:
+    """One marker argument a test gets, and the marker it comes from."""
+
+    value: Any
+    source: str
+
+
 def settings_for(item: pytest.Item) -> Settings:
     """Resolve and load what `item` is served. Raises `pytest.UsageError` naming the source."""
     config = item.config
-    marker = item.get_closest_marker(MARKER)
-    path, match, strict, api_key = None, None, None, None
-    if marker is not None:
-        path, match, strict = _marker_arguments(item, marker)
-        api_key = marker.kwargs.get("require_api_key")
-    collection, fallback = _collection(item, path)
-    if match is None:
-        match = config.getoption("llm_match") or config.getini("llm_match") or "conversation"
-    if strict is None:
+    marked = marker_arguments(item)
+    collection, fallback = _collection(config, marked.get("path"))
+    if "match" in marked:
+        match, source = marked["match"].value, marked["match"].source
+    else:
+        match, source = _run_match(config)
+    if "strict" in marked:
+        strict = bool(marked["strict"].value)
+    else:
         strict = False if config.getoption("llm_lenient") else bool(config.getini("llm_strict"))
-    chosen = strategy(match, _match_source(item, marker))
-    return Settings(collection, chosen, strict, api_key, fallback)
+    api_key = marked["require_api_key"].value if "require_api_key" in marked else None
+    return Settings(collection, strategy(match, source), strict, api_key, fallback)
+
+
+def session_settings(config: pytest.Config) -> tuple[Collection, Strategy, str | None]:
+    """What answers requests sent while no test runs: the run's collection and strategy (no
+    marker applies), and where collection.json was looked for if the default answers."""
+    collection, fallback = _collection(config, None)
+    return collection, strategy(*_run_match(config)), fallback
+
+
+def _run_match(config: pytest.Config) -> tuple[MatchSpec, str]:
+    """The run's match strategy and where it was given."""
+    if config.getoption("llm_match"):
+        return config.getoption("llm_match"), "--llm-match"
+    return config.getini("llm_match") or "conversation", "ini option llm_match"
 
 
 def strategy(match: MatchSpec, source: str) -> Strategy:
@@ -56,45 +80,57 @@ def strategy(match: MatchSpec, source: str) -> Strategy:
         raise pytest.UsageError(f"pytest-llm-mock: {source}: {exc}") from None
 
 
-def _match_source(item: pytest.Item, marker: pytest.Mark | None) -> str:
-    if marker is not None and "match" in marker.kwargs:
-        return f"llm_collection marker of {item.nodeid}"
-    if item.config.getoption("llm_match"):
-        return "--llm-match"
-    return "ini option llm_match"
+def marker_arguments(item: pytest.Item) -> dict[str, _Marked]:
+    """Each argument the test's `llm_collection` markers set (None sets nothing), taken from
+    the closest marker that sets it: the test's own, then its class's, then its module's.
+    Every marker is checked, including those whose arguments closer ones override."""
+    marked: dict[str, _Marked] = {}
+    for node, marker in item.iter_markers_with_node(MARKER):
+        source = f"llm_collection marker of {node.nodeid or node.path}"
+        # pytest keeps no record of where a marker was written: a relative path resolves
+        # against the folder of the node that carries the marker (the test's module for a
+        # test, class or module marker; the folder itself for a folder's node).
+        folder = node.path if node.path.is_dir() else node.path.parent
+        for name, value in _checked(marker, folder, source).items():
+            marked.setdefault(name, _Marked(value, source))
+    return marked
 
 
-def _marker_arguments(
-    item: pytest.Item, marker: pytest.Mark
-) -> tuple[Path | None, Any, bool | None]:
-    where = f"llm_collection marker of {item.nodeid}"
-    unknown = sorted(set(marker.kwargs) - set(_MARKER_KWARGS) - {"path"})
-    if unknown or len(marker.args) > 1:
+def _checked(marker: pytest.Mark, folder: Path, source: str) -> dict[str, Any]:
+    """The arguments one marker sets, checked, its path resolved against `folder`."""
+    unknown = sorted(set(marker.kwargs) - set(_MARKER_ARGUMENTS))
+    if unknown or len(marker.args) > 1 or (marker.args and "path" in marker.kwargs):
         raise pytest.UsageError(
-            f"pytest-llm-mock: {where}: expected llm_collection(path, *, match=None, "
-            f"strict=None, require_api_key=None), got args={marker.args!r} "
-            f"kwargs={marker.kwargs!r}"
+            f"pytest-llm-mock: {source}: expected {_SIGNATURE}, "
+            f"got args={marker.args!r} kwargs={marker.kwargs!r}"
         )
-    key = marker.kwargs.get("require_api_key")
+    given = {**marker.kwargs, **({"path": marker.args[0]} if marker.args else {})}
+    arguments = {name: value for name, value in given.items() if value is not None}
+    path = arguments.get("path")
+    if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise pytest.UsageError(
+                f"pytest-llm-mock: {source}: path must be a string or a path, got {path!r}"
+            )
+        arguments["path"] = folder / Path(path)
+    strict = arguments.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise pytest.UsageError(
+            f"pytest-llm-mock: {source}: strict must be True, False or None, got {strict!r}"
+        )
+    key = arguments.get("require_api_key")
     if key is not None and (not isinstance(key, str) or not key):
         raise pytest.UsageError(
-            f"pytest-llm-mock: {where}: require_api_key must be a non-empty string or None"
+            f"pytest-llm-mock: {source}: require_api_key must be a non-empty string or None, "
+            f"got {key!r}"
         )
-    raw = marker.args[0] if marker.args else marker.kwargs.get("path")
-    strict = marker.kwargs.get("strict")
-    if strict is not None and not isinstance(strict, bool):
-        raise pytest.UsageError(f"pytest-llm-mock: {where}: strict must be True, False or None")
-    path = None
-    if raw is not None:
-        path = item.path.parent / Path(raw)
-    return path, marker.kwargs.get("match"), strict
+    return arguments
 
 
-def _collection(item: pytest.Item, marker_path: Path | None) -> tuple[Collection, str | None]:
+def _collection(config: pytest.Config, marked: _Marked | None) -> tuple[Collection, str | None]:
     """The collection, and where collection.json was looked for if the default answers."""
-    config = item.config
-    if marker_path is not None:
-        return _load(marker_path, f"llm_collection marker of {item.nodeid}"), None
+    if marked is not None:
+        return _load(marked.value, marked.source), None
     flag = config.getoption("llm_collection")
     if flag:
         return _load(config.invocation_params.dir / flag, "--llm-collection"), None

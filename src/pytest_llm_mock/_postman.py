@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -300,12 +301,19 @@ class _Reader:
         url_field = (prefix + "originalRequest" if original.get("url") else "request") + ".url"
         path = canonical_path(self.url_path(url, where, url_field))
         door = providers.example_key(path)
+        saved_model = None
         if door is not None:  # a provider's own path: indexed under its key
+            saved_model = door[1].example_model(path)
             path = door[0]
         method = original.get("method") or request.get("method") or "GET"
         if not isinstance(method, str):
             raise self.error("expected an HTTP method name", where, url_field[:-4] + ".method")
         pattern, pattern_body = self.pattern(pattern_source.get("body"), path, where, body_field)
+        if saved_model is not None:  # the model its path names (Azure's deployment)
+            if pattern is not None:
+                pattern = replace(pattern, model=saved_model)
+            if pattern_body is not None:
+                pattern_body = {**pattern_body, "model": saved_model}
         status = response.get("code", 200)
         if status is None:
             status = 200

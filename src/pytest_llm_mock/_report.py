@@ -7,7 +7,9 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+import pytest
 
 from ._collection import CHAT_PATH, Collection
 from ._journal import Journal, RecordedRequest
@@ -17,15 +19,28 @@ if TYPE_CHECKING:
 
 SECTION = "llm-mock"
 LATE_SHOWN = 20  # late requests listed in the summary; all are counted
+NO_TEST = "(no test was running)"  # the late log's name for what the session's server got
+_SHOWN: pytest.StashKey[list[str]] = pytest.StashKey()  # the request lines a report shows
 
 
-def failure_section(requests: list[RecordedRequest], failures: str | None) -> str:
-    """The report section of a failing test: its requests, then what went wrong."""
+def show(
+    item: pytest.Item,
+    when: Literal["call", "teardown"],
+    requests: list[RecordedRequest],
+    failures: str | None = None,
+) -> None:
+    """Put a failing test's requests (then `failures`, if given) in its report: as the
+    section `Captured llm-mock <when>`, which the terminal and pytest-html show, and as the
+    user property `llm-mock <when>`, which JUnit XML writes with default settings (its
+    `system-out` carries report sections only when `junit_logging` asks for them)."""
     lines = [f"Requests this test made ({len(requests)}):"] if requests else ["No requests."]
     lines += [f"  {i}. {r.describe()}" for i, r in enumerate(requests, start=1)]
-    if failures:
-        lines += ["", failures]
-    return "\n".join(lines)
+    if when == "teardown" and item.stash.get(_SHOWN, None) == lines:
+        return  # the teardown report repeats the call's section, which says it all
+    item.stash[_SHOWN] = lines
+    text = "\n".join([*lines, "", failures] if failures else lines)
+    item.add_report_section(when, SECTION, text)
+    item.user_properties.append((f"{SECTION} {when}", text))
 
 
 @dataclass
@@ -112,8 +127,9 @@ class Stats:
             )
         if self.late:
             lines.append(
-                f"{self.late} request(s) arrived after their test had ended: answered from "
-                "that test's collection, counted in no test's journal or verdict:"
+                f"{self.late} request(s) arrived after their test had ended, or while no test "
+                "was running: answered from that test's collection (else the run's), counted in "
+                "no test's journal or verdict:"
             )
             lines += [f"  {line}" for line in self.late_lines]
             if self.late > len(self.late_lines):
@@ -124,7 +140,9 @@ class Stats:
                 "was built once and kept (a module-level client, settings read once from "
                 "OPENAI_BASE_URL), it still sends to the first test's base_url: build it in each "
                 "test from llm_mock_server.base_url, or give it the server's root URL without "
-                "/_t/N (requests without a prefix belong to the running test)."
+                "/_t/N (requests without a prefix belong to the running test). A request sent "
+                f"while no test was running {NO_TEST} came from a fixture's set-up or teardown, "
+                "or a thread: send it from a test that requests llm_mock_server."
             )
         if verbose:
             for name, examples in unreached.items():

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
-from urllib.parse import quote
 
-from ._chat import Miss, captured, choose, identify, miss_reply, record_upstream
-from ._collection import Example, ObjectAnswer
+from ._chat import Headers, respond
+from ._collection import CHAT_PATH, Example, ObjectAnswer
 from ._conversion import (
     RESPONSES_PATH,
     chat_to_response,
@@ -22,9 +22,9 @@ from ._conversion import (
     response_events,
     responses_messages,
 )
-from ._faults import Failure, delivery_from_controls
+from ._faults import delivery_from_controls
 from ._http import HttpRequest
-from ._openai import digest, dumps, error_object, status_error
+from ._openai import digest, dumps, error_object
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
 from ._state import Reply, Scope
@@ -41,23 +41,8 @@ def answer(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     except RequestError as exc:
         error = error_object(exc.message, "invalid_request_error", param=exc.param, code=exc.code)
         return state.reject(http, decoded, 400, error)
-    with state.lock:
-        indexes = [state.index_for(state.collection, state.strategy, RESPONSES_PATH), state.index]
-        choice = choose(state, http, request, indexes)
-        if isinstance(choice, Miss):
-            if not (choice.record and state.recorder is not None):
-                choice = captured(state, request, choice, RESPONSES_PATH, body)
-                return miss_reply(state, http, request, Miss(choice.text))
-            saved = record_upstream(state, http, request, RESPONSES_PATH, body)
-            if isinstance(saved, Reply):
-                return saved
-            choice = saved
-        if isinstance(choice, Failure):
-            headers = choice.headers()
-            _journal(state, http, body, request, choice.status, name=choice.name, headers=headers)
-            error = status_error(choice.status, choice.message)
-            return Reply(choice.status, dumps(error), headers)
-        return _reply(state, http, body, request=request, messages=messages, source=choice)
+    write = partial(_reply, state, http=http, body=body, request=request, messages=messages)
+    return respond(state, http, request, body, write, keys=(RESPONSES_PATH, CHAT_PATH))
 
 
 def _conversation(state: Scope, decoded: object) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
@@ -100,14 +85,15 @@ def _conversation(state: Scope, decoded: object) -> tuple[Mapping[str, Any], lis
 
 def _reply(
     state: Scope,
+    source: Example | AddedResponse,
+    seed: str,
+    headers: Headers,
+    *,
     http: HttpRequest,
     body: Mapping[str, Any],
-    *,
     request: ChatRequest,
     messages: list[dict[str, Any]],
-    source: Example | AddedResponse,
 ) -> Reply:
-    example, name, seed = identify(state, source)
     response_id = "resp_" + digest(seed, http.body.decode("utf-8", "replace"))[:48]
     status = source.status
     if status >= 400:
@@ -119,12 +105,7 @@ def _reply(
         _store(state, str(obj["id"]), kept)
         size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
         stream = tuple(response_events(obj, size)) if body.get("stream") is True else None
-    headers = (
-        *source.headers,
-        ("x-request-id", "req_" + digest(response_id)[:32]),
-        ("x-llm-mock-example", quote(name, safe=" /()[]#,.:;'!@&=+-_")),
-    )
-    _journal(state, http, body, request, status, name=name, example=example)
+    headers = (*headers, ("x-request-id", "req_" + digest(response_id)[:32]))
     delivery = state.delivery.merged(delivery_from_controls(source.controls))
     if stream is not None and state.stream_faults:
         delivery = replace(delivery, fault=state.stream_faults.pop(0))
@@ -155,14 +136,3 @@ def _response(
         return complete_response(answer.obj, body, response_id=response_id)
     chat = completion(answer, source.status, seed=seed, request=request)
     return chat_to_response(chat, body, response_id=response_id)
-
-
-def _journal(
-    state: Scope,
-    http: HttpRequest,
-    body: Mapping[str, Any],
-    request: ChatRequest,
-    status: int,
-    **details: Any,
-) -> None:
-    state.record(http, status, body, request=request, **details)

@@ -17,6 +17,7 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._collection import CHAT_PATH, Collection
 from ._faults import RateLimit
@@ -24,6 +25,9 @@ from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_SIZE, RecordedRequest
 from ._matching import Index, Strategy
 from ._state import DEFAULT_MAX_BODY_BYTES, Scope
 from ._stream import DEFAULT_CHUNK_SIZE
+
+if TYPE_CHECKING:
+    from ._web_edits import Edits
 
 PREFIX = "/_t/"
 _CLOSED_KEPT = 1024  # closed scopes whose late requests are still charged to their test
@@ -85,6 +89,7 @@ class ServerState:
         self.default_chunk_size = chunk_size
         self.default_api_key: str | None = None
         self.default_rate_limit: RateLimit | None = None
+        self.edits: Edits | None = None  # serve --allow-edits: the web page may save answers
         # Indexes live as long as their collection: a reloaded collection (watch or record
         # mode, a saved file) takes the old one's indexes with it.
         self._indexes: weakref.WeakKeyDictionary[Collection, dict[tuple[Hashable, str], Index]]
@@ -98,6 +103,12 @@ class ServerState:
         self.late = LateLog()
         self.base = Scope(self, 0, "the server")
         self.current = self.base
+
+    def outside_tests(self, name: str) -> None:
+        """In a test run, the base scope gets what is sent while no test runs (a session
+        fixture warming up, a thread after the last test): it is logged with the late requests,
+        whose misses fail the run."""
+        self.base.journal.listen(lambda entry: self.late.add(name, entry))
 
     def index_for(self, collection: Collection, strategy: Strategy, path: str = CHAT_PATH) -> Index:
         """The index of `collection` under `strategy` for `path`, built once per triple."""

@@ -73,10 +73,18 @@ class ServerThread:
 
         quiet_deliberate_cuts()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # IPPROTO_TCP, not the default 0: asyncio turns Nagle's algorithm off only on the
-        # connections of sockets that say they are TCP. Without it, every response written
-        # in two parts waits for the client's delayed ACK, 40 ms, without uvloop (Windows).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            # IPPROTO_TCP, not the default 0: asyncio turns Nagle's algorithm off only on the
+            # connections of sockets that say they are TCP. Without it, every response written
+            # in two parts waits for the client's delayed ACK, 40 ms, without uvloop (Windows).
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        except Exception as exc:
+            if _blocked_by_pytest_socket(exc):
+                raise RuntimeError(
+                    f"pytest-llm-mock serves on {self.host}: add --allow-hosts={self.host} "
+                    "(pytest-socket blocked the mock server's socket)"
+                ) from exc
+            raise
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.requested_port))
@@ -171,6 +179,14 @@ class ServerThread:
         self._ready.set()
         await self._stop.wait()
         await _shutdown(server)
+
+
+def _blocked_by_pytest_socket(exc: Exception) -> bool:
+    """Whether pytest-socket's `--disable-socket` refused a socket: its `SocketBlockedError`,
+    or the warning that error issues first, raised where warnings are errors. Known by module
+    name: pytest-socket is an optional plugin, never imported here."""
+    replaced = getattr(socket.socket, "__module__", None)  # its guard replaces socket.socket
+    return "pytest_socket" in (type(exc).__module__, replaced)
 
 
 async def _shutdown(server: uvicorn.Server) -> None:

@@ -51,13 +51,16 @@ MODELS_KEPT = 1_000  # models requested that /v1/models lists (the first 1,000 s
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An answer: a JSON body, or with `stream` the SSE events to send instead."""
+    """An answer: a JSON body, or with `stream` the SSE events to send instead.
+    `stream_error`, when given, is what ends a stream broken with an error (a provider's
+    own framing: an AWS event-stream exception message); else the stream's default."""
 
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
     stream: tuple[bytes, ...] | None = None
     delivery: Delivery = field(default_factory=Delivery)
+    stream_error: bytes | None = None
 
 
 class Scope:
@@ -163,19 +166,26 @@ class Scope:
         with self.lock:
             self.failures.append(build(len(self.failures) + 1))
 
-    def api(self, http: HttpRequest, answer: Callable[[HttpRequest, object], Reply]) -> Reply:
-        """An API route: key and rate limit first, then the JSON body, then `answer`."""
+    def api(
+        self,
+        http: HttpRequest,
+        answer: Callable[[HttpRequest, object], Reply],
+        *,
+        model: str | None = None,
+    ) -> Reply:
+        """An API route: key and rate limit first, then the JSON body, then `answer`.
+        `model`: the model the path names (Gemini, Bedrock), journaled with a refusal."""
         refused = self._refuse(http)
         if refused is not None:
-            self.record(http, refused.status)
+            self.record(http, refused.status, model=model)
             return refused
         limit_headers: tuple[tuple[str, str], ...] = ()
         if self.rate_limit is not None:
             who = api_key(http) or "" if self.rate_limit.per == "key" else http.client
             allowed, limit_headers = self.rate_limit.take(who, http.received_at)
             if not allowed:
-                return self._rate_limited(http, limit_headers)
-        decoded = self._decode(http)
+                return self._rate_limited(http, limit_headers, model)
+        decoded = self._decode(http, model)
         reply = decoded if isinstance(decoded, Reply) else answer(http, decoded)
         if limit_headers:
             reply = replace(reply, headers=dedupe((*reply.headers, *limit_headers)))
@@ -183,7 +193,9 @@ class Scope:
             reply = replace(reply, delivery=replace(reply.delivery, delay=self.delivery.delay))
         return reply
 
-    def _rate_limited(self, http: HttpRequest, headers: tuple[tuple[str, str], ...]) -> Reply:
+    def _rate_limited(
+        self, http: HttpRequest, headers: tuple[tuple[str, str], ...], model: str | None
+    ) -> Reply:
         limit = self.rate_limit
         assert limit is not None
         wait = dict(headers)["retry-after-ms"]
@@ -193,22 +205,22 @@ class Scope:
             "requests",
             code="rate_limit_exceeded",
         )
-        self.record(http, 429, reply_headers=headers)
+        self.record(http, 429, reply_headers=headers, model=model)
         return Reply(429, dumps(error), headers)
 
-    def _decode(self, http: HttpRequest) -> object:
+    def _decode(self, http: HttpRequest, model: str | None) -> object:
         """The decoded JSON body, or the error reply for a body that is not JSON."""
         wrong_type = content_type_error(http)
         if wrong_type is not None:
-            return self.reject(http, None, 415, wrong_type)
+            return self.reject(http, None, 415, wrong_type, model=model)
         if not http.body.strip():
-            return self.reject(http, None, 400, json_error("the request has no body"))
+            return self.reject(http, None, 400, json_error("the request has no body"), model=model)
         try:
             decoded = loads(http.body)
         except TooDeep as exc:
-            return self.reject(http, None, 400, json_error(f"the JSON is {exc}"))
+            return self.reject(http, None, 400, json_error(f"the JSON is {exc}"), model=model)
         except ValueError as exc:
-            return self.reject(http, None, 400, json_error(str(exc)))
+            return self.reject(http, None, 400, json_error(str(exc)), model=model)
         return decoded
 
     def scripted_failure(self, model: str | None) -> Failure | None:
@@ -219,8 +231,16 @@ class Scope:
                 return failure
         return None
 
-    def reject(self, http: HttpRequest, decoded: object, status: int, error: object) -> Reply:
-        self.record(http, status, decoded)
+    def reject(
+        self,
+        http: HttpRequest,
+        decoded: object,
+        status: int,
+        error: object,
+        *,
+        model: str | None = None,
+    ) -> Reply:
+        self.record(http, status, decoded, model=model)
         return Reply(status, dumps(error))
 
     def describe(self) -> dict[str, Any]:
@@ -311,11 +331,14 @@ class Scope:
         reply_headers: Sequence[tuple[str, str]] = (),
         name: str | None = None,
         example: Example | None = None,
+        model: str | None = None,
     ) -> None:
         """Journal a request. Its entry (`recorded`) is built when the test reads the
         journal, not on the way to every answer; until then it keeps what the entry needs,
-        not the request's body or its parsed form."""
-        model = decoded.get("model") if isinstance(decoded, dict) else None
+        not the request's body or its parsed form. `model` is the model a provider names in
+        the path (Gemini, Bedrock), for a body that names none."""
+        named = decoded.get("model") if isinstance(decoded, dict) else None
+        model = named if isinstance(named, str) and named else model
         if isinstance(model, str) and model and len(self.requested_models) < MODELS_KEPT:
             self.requested_models[model] = None
         entry = partial(
@@ -331,6 +354,7 @@ class Scope:
             reply_headers=reply_headers,
             name=name,
             example=example,
+            model=model,
         )
         size = len(http.body) + sum(len(k) + len(v) for k, v in http.raw_headers)
         self.journal.defer(http.received_at, entry, miss=miss is not None, size=size)
@@ -348,12 +372,15 @@ def recorded(
     example: Example | None = None,
     miss: str | None = None,
     reply_headers: Sequence[tuple[str, str]] = (),
+    model: str | None = None,
 ) -> RecordedRequest:
-    """The journal entry of a request; `messages` stands in when the body has none."""
+    """The journal entry of a request; `messages` and `model` stand in when the body has
+    none."""
     body: Any = decoded
     if isinstance(body, dict) and body.get("messages") is not None:
         messages = body["messages"]
-    model = body.get("model") if isinstance(body, dict) else None
+    named = body.get("model") if isinstance(body, dict) else None
+    model = named if isinstance(named, str) else model
     return RecordedRequest(
         method=http.method,
         path=http.path,
@@ -370,6 +397,7 @@ def recorded(
         received_at=http.received_at,
         retry_count=_retry_count(http),
         retry_after=retry_delay(reply_headers),
+        sending=http.sending,
     )
 
 

@@ -29,6 +29,7 @@ from ._postman import load_collection
 from ._record import Recorder
 from ._state import DEFAULT_MAX_BODY_BYTES
 from ._watch import Watcher
+from ._web_edits import Edits
 
 USAGE_ERROR = 2
 OUTPUT_GRACE = 1.0  # seconds the last lines may take to be written once serve has stopped
@@ -56,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="save each request nothing answered as a draft item of the collection file "
         "(./collection.json when serving the embedded default)",
+    )
+    serve.add_argument(
+        "--allow-edits",
+        action="store_true",
+        help="let the web page (/_llm_mock/) save answers to misses into COLLECTION, from "
+        "127.0.0.1 only (default: off)",
     )
     serve.add_argument(
         "--lenient",
@@ -223,6 +230,8 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     server._server.default_rate_limit = server._state.rate_limit = limit
     server._server.default_api_key = server._state.api_key = args.require_api_key
     _modes(server, args.capture, path, fallback, recorder)
+    if args.allow_edits:
+        server._server.edits = Edits(path, watching=args.watch)
     for model, status in down:
         server._state.fail_next(partial(_model_down, model=model, status=status))
     raise_open_file_limit()  # before start: the server sizes its connection limit on it
@@ -271,6 +280,7 @@ def _serve_until_stopped(
         f"({count} examples, match: {strategy.name}{', watching' if watcher else ''})"
     )
     out.write(f"  base_url: {server.base_url}")
+    out.write(f"  web page: {server.url}/_llm_mock/")
     if args.host in ("0.0.0.0", "::"):
         log(f"warning: listening on all interfaces ({args.host}): the network can reach it")
     try:

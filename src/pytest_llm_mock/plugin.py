@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ._flags import MARKER_HELP, add_options
+from ._flags import MARKER_HELP, add_options, check_ini
 
 if TYPE_CHECKING:
     from ._fixture import LLMMockServer
@@ -32,15 +32,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for key in ("llm_chunk_size", "llm_journal_limit", "llm_max_body_size", "llm_journal_max_size"):
-        value = str(config.getini(key)).strip()
-        if key in ("llm_max_body_size", "llm_journal_max_size") and not value:
-            continue  # the default
-        if not value.isdigit() or int(value) < 1:
-            raise pytest.UsageError(
-                f"pytest-llm-mock: ini option {key} must be 1 or more, got {value!r}"
-            )
+    check_ini(config)
     config.addinivalue_line("markers", MARKER_HELP)
+    if config.getoption("llm_report", None) or config.getini("llm_report"):
+        from ._html_report import register
+
+        register(config)
 
 
 @pytest.hookimpl(trylast=True)
@@ -64,8 +61,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
+def llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
+    """The session's mock OpenAI server, for module- and session-scoped clients and apps.
+
+    The server of every test's `llm_mock_server`, offering only `url`, `base_url`, `env`,
+    `openai_client()` and `async_openai_client()`. Its URLs carry no test prefix: a request is
+    charged to the test running when it is sent, which requests `llm_mock_server` for them.
+    """
     from ._fixture import LLMMockServer
+    from ._options import session_settings
+    from ._report import NO_TEST
+    from ._session import session_face
 
     limit = int(pytestconfig.getini("llm_journal_limit"))
     chunk_size = int(pytestconfig.getini("llm_chunk_size"))
@@ -78,8 +84,15 @@ def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
         journal_max_size=int(journal_size) if journal_size else None,
     ).start()
     server._server.default_api_key = pytestconfig.getoption("llm_require_api_key")
+    try:  # what answers requests sent while no test runs
+        collection, strategy, fallback = session_settings(pytestconfig)
+        server._state.use(collection, strategy)
+        server._state.fallback = fallback
+    except pytest.UsageError:
+        pass  # a run-level collection no test uses may be broken: each test's own is checked
+    server._server.outside_tests(NO_TEST)
     try:
-        yield server
+        yield session_face(server)
     finally:
         server.stop()
         _stats(pytestconfig).add_late(server._server.late.drain())
@@ -87,9 +100,13 @@ def _llm_mock_session(pytestconfig: pytest.Config) -> Iterator[LLMMockServer]:
 
 @pytest.fixture
 def llm_mock_server(
-    request: pytest.FixtureRequest, _llm_mock_session: LLMMockServer
+    request: pytest.FixtureRequest, llm_mock_session: LLMMockServer
 ) -> Iterator[LLMMockServer]:
-    """The mock OpenAI server: `base_url`, the requests this test made, assertion helpers."""
+    """This test's mock OpenAI server: `base_url`, its requests, added responses, assertions.
+
+    One server per session (or xdist worker); each test gets its own URL prefix, journal,
+    settings and verdict, checked when the test ends.
+    """
     from ._options import configure, settings_for
 
     item = request.node
@@ -98,7 +115,7 @@ def llm_mock_server(
     settings = item.stash.get(_SETTINGS, None) or settings_for(item)
     # Each run of the test (a rerun too) gets a scope of its own: its URL prefix, journal,
     # settings and verdict.
-    server = _llm_mock_session._open_scope(item.nodeid)
+    server = llm_mock_session._open_scope(item.nodeid)
     configure(server, item.config, settings)
     item.stash[_SERVER] = server
     try:
@@ -109,7 +126,7 @@ def llm_mock_server(
         server._close_scope()
         stats = _stats(item.config)
         stats.add(server.collection, server._state.journal)
-        stats.add_late(_llm_mock_session._server.late.drain())
+        stats.add_late(llm_mock_session._server.late.drain())
     # Requests made after the test body (by fixtures torn down before this one) are checked
     # here; a verdict the body's end already reported is not repeated.
     failures = server.failures() if server.strict else None
@@ -119,7 +136,11 @@ def llm_mock_server(
 
 @pytest.fixture
 def llm_mock_env(llm_mock_server: LLMMockServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Point clients that read the environment (`OPENAI_BASE_URL`, ...) at the mock server."""
+    """Point clients that read the environment (`OPENAI_BASE_URL`, ...) at the mock server.
+
+    Sets `llm_mock_server.env` for this test: `OPENAI_BASE_URL`, `OPENAI_API_BASE`,
+    `OPENAI_API_KEY` and `OPENAI_AGENTS_DISABLE_TRACING`.
+    """
     env = llm_mock_server.env
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -175,15 +196,33 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     except BaseException:
         server = item.stash.get(_SERVER, None)
         if server is not None:
-            from ._report import SECTION, failure_section
+            from ._report import show
 
             failures = server.failures()
-            item.add_report_section("call", SECTION, failure_section(server.requests, failures))
+            show(item, "call", server.requests, failures)
             server._reported = failures
         raise
     server = item.stash.get(_SERVER, None)
     if server is not None and server.strict:
         failures = server.failures()
         if failures is not None:
+            from ._report import show
+
+            show(item, "call", server.requests)  # the failure itself says what went wrong
             server._reported = failures
             pytest.fail(f"pytest-llm-mock: {failures}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """Show the requests of a test that fails at teardown (the verdict on requests that
+    fixtures made as they were torn down, or any other teardown error)."""
+    server = item.stash.get(_SERVER, None)  # gone once the fixture is torn down
+    try:
+        return (yield)
+    except BaseException:
+        if server is not None:
+            from ._report import show
+
+            show(item, "teardown", server.requests)
+        raise

@@ -58,7 +58,10 @@ class Provider:
       (already without host, query and a leading `/v1`), the key its examples are indexed
       under (`Example.path`, and the `path` its handler passes to `Scope.index_for`); None
       for paths that are not the provider's. A key is a path of its own, so that
-      `example_key(key) == key`.
+      `example_key(key) == key`; or an OpenAI key (`/chat/completions`, ...) for a provider
+      whose wire is OpenAI's (Azure): its examples are then the OpenAI API's own.
+    - `example_model(path)`: the model an example saved on `path` stands for, whatever its
+      body says (Azure's deployment); None to keep the body's.
     - `to_chat(body, path)`: a saved request body of such an example as a chat request body
       (`{"model", "messages", ...}`), so the same strategies match it.
     - `claims(headers)`: for a door whose method and path another door also has (Gemini's
@@ -72,11 +75,18 @@ class Provider:
     prefixes: tuple[str, ...] = ()
     example_key: Callable[[str], str | None] = _none
     to_chat: Callable[[Mapping[str, Any], str], dict[str, Any]] | None = None
+    example_model: Callable[[str], str | None] = _none
     claims: Callable[[RawHeaders], bool] | None = None
 
 
 # One line per provider: the module under this package that declares its `PROVIDER`.
-_MODULES: tuple[str, ...] = ()
+_MODULES: tuple[str, ...] = (
+    "azure",
+    "bedrock",
+    "cohere",
+    "gemini",
+    "ollama",
+)
 
 
 @cache
@@ -108,3 +118,13 @@ def for_unknown(path: str) -> Provider | None:
         if any(path.startswith(prefix) for prefix in provider.prefixes):
             return provider
     return None
+
+
+def routes() -> list[str]:
+    """Every door as `METHOD /path`, for `GET /`."""
+    return [f"{door.method} {door.path}" for p in all_providers() for door in p.doors]
+
+
+def summary() -> str:
+    """The providers and where their doors are, for unknown-route messages."""
+    return ", ".join(f"{p.name} ({' '.join(p.prefixes)})" for p in all_providers() if p.prefixes)

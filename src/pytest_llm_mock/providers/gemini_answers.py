@@ -1,0 +1,175 @@
+"""Gemini's answers: `:generateContent` and `:streamGenerateContent` from an example of the
+conversation (a Gemini-shaped example saved on Gemini's paths, else a chat example converted),
+`:countTokens` and the embeddings from the request alone. Errors leave here in the shared
+`{"error": {"message"}}` form; `gemini.google_errors` gives them Google's shape.
+
+PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
+
+from .._chat import FAIL_NEXT_TEXT, Headers, failure_reply, respond
+from .._collection import CHAT_PATH, Example, ObjectAnswer, TextAnswer
+from .._embeddings import vector
+from .._faults import delivery_from_controls
+from .._http import HttpRequest
+from .._openai import digest, dumps, estimate_tokens, estimate_usage
+from .._request import ChatRequest, RequestError, parse_chat_request
+from .._responses import AddedResponse
+from .._state import Reply, Scope
+from .._stream import completion
+from .gemini_wire import (
+    GENERATE_KEY,
+    chat_messages,
+    complete,
+    content_text,
+    field,
+    generate_response,
+    stream_chunks,
+)
+
+_STREAM_ERROR = {
+    "error": {
+        "code": 500,
+        "message": "An internal error has occurred (pytest-llm-mock stream fault).",
+        "status": "INTERNAL",
+    }
+}
+_DOOR = (
+    "The request came through the Gemini door: its systemInstruction and contents were read "
+    "as chat messages (model turns as assistant messages, functionCall parts as tool calls, "
+    "functionResponse parts as tool messages) and matched against the chat examples and the "
+    "examples saved on Gemini's paths."
+)
+_UNFORWARDED = "Record mode does not forward Gemini requests: save an example instead."
+
+
+def _read(decoded: object, model: str, stream: bool) -> ChatRequest:
+    if not isinstance(decoded, Mapping):
+        raise RequestError("Invalid JSON payload: the request body must be an object.")
+    chat = {"model": model, "messages": chat_messages(decoded), "stream": stream}
+    return parse_chat_request(chat)
+
+
+def generate(
+    state: Scope, model: str, http: HttpRequest, decoded: object, *, stream: bool
+) -> Reply:
+    """`:generateContent` and `:streamGenerateContent`: an example of the conversation."""
+    try:
+        request = _read(decoded, model, stream)
+    except RequestError as exc:
+        return _bad(state, http, decoded, model, exc)
+    assert isinstance(decoded, Mapping)  # `_read` took nothing else
+    return respond(
+        state,
+        http,
+        request,
+        decoded,
+        partial(_reply, state, request=request),
+        keys=(GENERATE_KEY, CHAT_PATH),
+        path=f"/models/{model}:generateContent",
+        unforwarded=_UNFORWARDED,
+        note=_DOOR,
+        model=model,
+        failure_text=FAIL_NEXT_TEXT,
+        retry_hint=False,
+    )
+
+
+def _reply(
+    state: Scope,
+    source: Example | AddedResponse,
+    seed: str,
+    headers: Headers,
+    *,
+    request: ChatRequest,
+) -> Reply:
+    if source.status >= 400:
+        error = completion(source.answer, source.status, seed=seed, request=request)
+        return Reply(source.status, dumps(error), headers)
+    response_id = digest("gemini", seed, request.model)[:24]
+    answer = source.answer
+    own = isinstance(source, Example) and source.path == GENERATE_KEY
+    if own and isinstance(answer, ObjectAnswer) and "candidates" in answer.obj:
+        response = complete(answer.obj, request.model, response_id)
+    else:
+        if own and isinstance(answer, ObjectAnswer) and "choices" not in answer.obj:
+            answer = TextAnswer(json.dumps(answer.obj))  # a JSON object: structured output
+        chat = completion(answer, source.status, seed=seed, request=request)
+        response = generate_response(chat, request.model, response_id)
+    delivery = state.delivery.merged(delivery_from_controls(source.controls))
+    if not request.stream:
+        return Reply(200, dumps(response), headers, None, delivery)
+    size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
+    events = tuple(_event(chunk) for chunk in stream_chunks(response, size))
+    if state.stream_faults:
+        delivery = replace(delivery, fault=state.stream_faults.pop(0))
+    # A stream broken with an error ends with Google's error event: the SDK raises it.
+    return Reply(200, dumps(response), headers, events, delivery, _event(_STREAM_ERROR))
+
+
+def _event(payload: object) -> bytes:
+    return b"data: " + dumps(payload) + b"\r\n\r\n"
+
+
+def count_tokens(state: Scope, model: str, http: HttpRequest, decoded: object) -> Reply:
+    """`:countTokens`: the prompt tokens a generateContent answer would report."""
+    body = decoded
+    if isinstance(body, Mapping) and isinstance(field(body, "generateContentRequest"), Mapping):
+        body = field(body, "generateContentRequest")
+    try:
+        request = _read(body, model, False)
+    except RequestError as exc:
+        return _bad(state, http, decoded, model, exc)
+    state.record(http, 200, decoded, request=request, model=model)
+    tokens = estimate_usage(request, "")["prompt_tokens"]
+    return Reply(200, dumps({"totalTokens": tokens}))
+
+
+def embed(state: Scope, model: str, http: HttpRequest, decoded: object, *, batch: bool) -> Reply:
+    """`:embedContent` (one text) and `:batchEmbedContents`: the same deterministic vectors as
+    `/v1/embeddings` (same text, same vector), in the model's dimensions."""
+    try:
+        if not isinstance(decoded, Mapping):
+            raise RequestError("Invalid JSON payload: the request body must be an object.")
+        requests = decoded.get("requests") if batch else [decoded]
+        if not isinstance(requests, list) or not requests:
+            raise RequestError("requests is not specified", param="requests")
+        inputs = [_embed_input(one, model) for one in requests]
+    except RequestError as exc:
+        return _bad(state, http, decoded, model, exc)
+    with state.lock:
+        failure = state.scripted_failure(model)
+    if failure is not None:
+        return failure_reply(state, http, failure, decoded, model=model, text=FAIL_NEXT_TEXT)
+    state.record(http, 200, decoded, name="generated embeddings", model=model)
+    embeddings = [{"values": vector(text, size)} for text, size in inputs]
+    tokens = sum(estimate_tokens(text) for text, _ in inputs)
+    if batch:
+        return Reply(200, dumps({"embeddings": embeddings}))
+    return Reply(200, dumps({"embedding": embeddings[0], "metadata": {"tokenCount": tokens}}))
+
+
+def _embed_input(one: object, model: str) -> tuple[str, int]:
+    if not isinstance(one, Mapping):
+        raise RequestError("Invalid JSON payload: each request must be an object.")
+    config = field(one, "embedContentConfig")  # Vertex AI's place for it
+    size = field(config if isinstance(config, Mapping) else one, "outputDimensionality")
+    default = 3072 if "gemini-embedding" in model else 768
+    if size is None:
+        size = default
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= default:
+        raise RequestError(
+            f"outputDimensionality must be an integer from 1 to {default}, got {size!r}.",
+            param="outputDimensionality",
+        )
+    return content_text(one.get("content")), size
+
+
+def _bad(state: Scope, http: HttpRequest, decoded: object, model: str, exc: RequestError) -> Reply:
+    return state.reject(http, decoded, 400, {"error": {"message": exc.message}}, model=model)
