@@ -69,12 +69,13 @@ def test_a_miss_says_which_criterion_each_added_response_failed() -> None:
         server.add_response("paris", last_user_message="Weather in Paris?")
         server.add_response("model", model="gpt-4o", contains="Paris")
         text = miss_text(server, [{"role": "user", "content": "Weather in Rome?"}])
-    assert text.splitlines()[-3:] == [
+    assert text.splitlines()[-4:] == [
         "No response added with add_response(...) answered it:",
         "  add_response #1(last_user_message='Weather in Paris?'): last_user_message: expected "
         "'Weather in Paris?', received 'Weather in Rome?'",
         "  add_response #2(contains='Paris', model='gpt-4o'): model: expected 'gpt-4o', "
         "received 'm'",
+        "The request came through the OpenAI chat door: POST /v1/chat/completions.",
     ]
 
 

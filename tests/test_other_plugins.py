@@ -103,8 +103,11 @@ async def test_async(llm_mock_server):
 
 
 def test_other_hosts_stay_blocked():
-    with pytest.raises(pytest_socket.SocketConnectBlockedError), pytest.warns(UserWarning):
-        socket.create_connection(("127.0.0.2", 9))
+    # A socket of its own, closed here: create_connection would leave its socket to the
+    # garbage collector, which may warn about it during a later test.
+    with socket.socket() as sock:
+        with pytest.raises(pytest_socket.SocketConnectBlockedError), pytest.warns(UserWarning):
+            sock.connect(("127.0.0.2", 9))
 """
 )
 
@@ -252,7 +255,10 @@ addopts = --block-network --allowed-hosts=127.0.0.1
 def test_block_network_needs_allowed_hosts_for_the_mock(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(VCR_CONFTEST)
     pytester.makepyfile(test_vcr=VCR_TEST)
-    blocked = pytester.runpytest("--block-network")
+    # In a process of its own: the blocked connect leaves its socket to the garbage collector
+    # (the error is not an OSError, which would close it), and the run's records hold it
+    # until this test ends, so it would warn in a later test of this process.
+    blocked = pytester.runpytest_subprocess("--block-network")
     blocked.assert_outcomes(failed=1)
     blocked.stdout.fnmatch_lines(["*RuntimeError: Network is disabled for host '127.0.0.1'"])
     pytester.makeini(BLOCK_NETWORK_INI)

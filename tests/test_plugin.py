@@ -369,6 +369,7 @@ def test_an_unmatched_request_fails_the_test_with_the_closest_examples(
             f"   To fix it: edit item 'Greetings/Hello' in {path} if the request is right, or "
             "save a new example for it; or answer it from the test with "
             "llm_mock_server.add_response(...).",
+            "   The request came through the OpenAI chat door: POST /v1/chat/completions.",
         ],
         consecutive=True,
     )

@@ -7,30 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator
-from functools import partial
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from . import providers
-from ._anthropic import answer as answer_messages
-from ._anthropic import anthropic_errors, count_tokens
-from ._chat import answer as answer_chat
-from ._completions import answer as answer_completions
-from ._embeddings import answer as answer_embeddings
 from ._events import EventStream, pause
 from ._http import HttpRequest, RawHeaders
 from ._journal import Journal, Sending
 from ._openai import dumps, error_object
-from ._responses_api import answer as answer_responses
 from ._scopes import PREFIX, ServerState
 from ._state import Reply
 from ._state import Scope as TestScope
@@ -52,15 +45,11 @@ class _ModelId(Convertor[str]):
 
 register_url_convertor("llm_mock_model_id", _ModelId())
 
+# What `GET /` and unknown-route errors list: the doors of the providers served at the root
+# (OpenAI's APIs, Anthropic's), then the server's own routes. The other providers are named
+# with the paths their doors are under (`providers.summary()`), or listed in full by `GET /`.
 SERVED = (
-    "POST /v1/chat/completions",
-    "POST /v1/embeddings",
-    "POST /v1/responses",
-    "POST /v1/completions",
-    "POST /v1/messages",
-    "POST /v1/messages/count_tokens",
-    "GET /v1/models",
-    "GET /v1/models/{model}",
+    *providers.root_routes(),
     "GET /health",
     "GET /",
     "GET|DELETE /_llm_mock/requests",
@@ -70,8 +59,9 @@ SERVED = (
 
 
 class MockApp:
-    """The ASGI app of one server. The API's POST paths, the hot path of every test, are
-    answered here directly; the other routes, and unknown paths, by Starlette.
+    """The ASGI app of one server. The doors on POST paths without parameters (the API's
+    chat, responses, messages, ...: the hot path of every test) are answered here directly;
+    the other routes, and unknown paths, by Starlette.
 
     Every route is served at its path and under a test's prefix (`/_t/N/v1/...`): the prefix
     picks the scope the request is charged to (it becomes the ASGI `root_path`); without one,
@@ -93,18 +83,9 @@ class MockApp:
                     path = _route_path(scope)
             scope["llm_mock"] = mock
             endpoint = _POSTS.get(path)
-            if endpoint is not None:
+            if endpoint is not None and scope["method"] == "POST":
                 scope["app"] = self.router  # as Starlette sets it
-                if scope["method"] == "POST":
-                    await endpoint.serve(mock, scope, receive, send)
-                else:
-                    reply = _route_error(mock, scope, 405, (("allow", "POST"),))
-                    await _send_reply(send, reply)
-                return
-            if path.endswith("/") and path[:-1] in _POSTS:
-                # What Starlette does for its own routes: 307, the client repeats its POST.
-                url = URL(scope=scope).replace(path=scope["path"][:-1])
-                await RedirectResponse(url)(scope, receive, send)
+                await endpoint.serve(mock, scope, receive, send)
                 return
         await self.router(scope, receive, send)
 
@@ -122,7 +103,7 @@ def create_app(state: ServerState) -> MockApp:
     return MockApp(state)
 
 
-Handler = Callable[[TestScope, HttpRequest, Scope], Reply]
+_NO_PARAMS: Mapping[str, str] = {}  # the path parameters of a path that has none
 
 
 class _Disconnected(Exception):
@@ -134,7 +115,7 @@ class Guarded:
     and gives every error reply the route's error shape (`errors`)."""
 
     def __init__(
-        self, handler: Handler, errors: Callable[[Reply], Reply] = lambda reply: reply
+        self, handler: providers.Handler, errors: Callable[[Reply], Reply] = lambda reply: reply
     ) -> None:
         self.handler = handler
         self.errors = errors
@@ -168,14 +149,15 @@ class Guarded:
             sending=sending,
         )
         errors = self.errors
+        params = scope.get("path_params", _NO_PARAMS)
         try:
             if body is None:
                 reply = errors(state.too_large(http))
             elif state.recorder is not None:
                 # Record mode may wait seconds for an upstream: never on the event loop.
-                reply = errors(await asyncio.to_thread(self.handler, state, http, scope))
+                reply = errors(await asyncio.to_thread(self.handler, state, http, params))
             else:
-                reply = errors(self.handler(state, http, scope))
+                reply = errors(self.handler(state, http, params))
         except Exception as exc:
             # Never swallowed: the test that caused it fails with this traceback.
             state.errors.append(exc)
@@ -198,27 +180,12 @@ class Guarded:
             await EventStream(reply, sending)(scope, receive, send)
 
 
-def _api(answer: Callable[[TestScope, HttpRequest, object], Reply]) -> Handler:
-    def handler(state: TestScope, http: HttpRequest, _: Scope) -> Reply:
-        return state.api(http, partial(answer, state))
-
-    return handler
-
-
-def _models(state: TestScope, http: HttpRequest, _: Scope) -> Reply:
-    return state.models(http)
-
-
-def _model(state: TestScope, http: HttpRequest, scope: Scope) -> Reply:
-    return state.model(http, str(scope["path_params"]["model"]))
-
-
-def _health(state: TestScope, http: HttpRequest, _: Scope) -> Reply:
+def _health(state: TestScope, http: HttpRequest, _: Mapping[str, str]) -> Reply:
     state.record(http, 200)
     return Reply(200, dumps({"status": "ok"}))
 
 
-def _root(state: TestScope, http: HttpRequest, _: Scope) -> Reply:
+def _root(state: TestScope, http: HttpRequest, _: Mapping[str, str]) -> Reply:
     state.record(http, 200)
     return Reply(200, dumps(_summary(state)))
 
@@ -256,25 +223,23 @@ _POSTS: dict[str, Guarded] = {}
 
 
 def _routes() -> list[Route]:
-    """Starlette's routes, and the POST endpoints `MockApp` serves itself (in `_POSTS`)."""
+    """Starlette's routes: every provider's doors, in the providers' order, then the server's
+    own. A door on a POST path that has no parameters and no other method is also in
+    `_POSTS`, where `MockApp` answers its POSTs without Starlette."""
     if _ROUTES:
         return _ROUTES
-    posts = {
-        "/chat/completions": Guarded(_api(answer_chat)),
-        "/embeddings": Guarded(_api(answer_embeddings)),
-        "/responses": Guarded(_api(answer_responses)),
-        "/completions": Guarded(_api(answer_completions)),
-        "/messages": Guarded(_api(answer_messages), anthropic_errors),
-        "/messages/count_tokens": Guarded(_api(count_tokens), anthropic_errors),
-    }
-    models, model = Guarded(_models), Guarded(_model)
+    doors: dict[tuple[str, str], list[tuple[providers.Provider, providers.Door]]] = {}
+    for provider in providers.all_providers():
+        for door in provider.doors:
+            doors.setdefault((door.method, door.path), []).append((provider, door))
+    methods = Counter(path for _, path in doors)
     routes = []
-    for prefix in ("/v1", ""):
-        _POSTS.update({prefix + path: endpoint for path, endpoint in posts.items()})
-        routes += [
-            Route(f"{prefix}/models", models, methods=["GET"]),
-            Route(f"{prefix}/models/{{model:llm_mock_model_id}}", model, methods=["GET"]),
-        ]
+    for (method, path), shared in doors.items():
+        endpoint = _endpoint(shared)
+        exact = method == "POST" and methods[path] == 1 and "{" not in path
+        if exact and isinstance(endpoint, Guarded):
+            _POSTS[path] = endpoint
+        routes.append(Route(path, endpoint, methods=[method]))
     routes += [
         Route("/health", Guarded(_health), methods=["GET"]),
         Route("/", Guarded(_root), methods=["GET"]),
@@ -283,43 +248,40 @@ def _routes() -> list[Route]:
         Route("/_llm_mock/collection", _collection, methods=["GET"]),
         *web_routes(),
     ]
-    _ROUTES[:] = _with_providers(routes)
+    _ROUTES[:] = routes
     return _ROUTES
 
 
-def _with_providers(routes: list[Route]) -> list[Route]:
-    """`routes` and every provider's doors. A door on a method and path that a route already
-    has answers the requests its provider claims (by their headers); the route the rest."""
-    table: dict[tuple[str, str], Route] = {}
-    for route in routes:
-        for method in sorted(route.methods or ()):
-            if method != "HEAD":
-                table[(method, route.path)] = route
-    doors: list[Route] = []
-    for provider in providers.all_providers():
-        for door in provider.doors:
-            endpoint: Any = Guarded(partial(_through_door, door.handler), provider.errors)
-            taken = table.get((door.method, door.path))
-            if taken is not None and provider.claims is not None:
-                endpoint = _Claimed(provider.claims, endpoint, taken.endpoint)
-            doors.append(Route(door.path, endpoint, methods=[door.method]))
-    return doors + routes  # first: a door's full match comes before another method's 405
-
-
-def _through_door(
-    handler: providers.Handler, state: TestScope, http: HttpRequest, scope: Scope
-) -> Reply:
-    return handler(state, http, scope.get("path_params", {}))
+def _endpoint(shared: list[tuple[providers.Provider, providers.Door]]) -> Guarded | _Claimed:
+    """The endpoint of the doors on one method and path: a door's own; for several (Gemini's
+    and OpenAI's `GET /v1/models`), the first whose provider claims a request answers it,
+    the one whose provider claims nothing the rest."""
+    guarded = [(p.claims, Guarded(door.handler, p.errors)) for p, door in shared]
+    if len(guarded) == 1:
+        return guarded[0][1]
+    claiming = tuple((claims, endpoint) for claims, endpoint in guarded if claims is not None)
+    others = [endpoint for claims, endpoint in guarded if claims is None]
+    door = shared[0][1]
+    if len(others) != 1:
+        raise ValueError(
+            f"{door.method} {door.path}: of the doors of {', '.join(p.name for p, _ in shared)}, "
+            "all but one must have `claims`"
+        )
+    return _Claimed(claiming, others[0])
 
 
 class _Claimed:
-    """A path two providers share: `claimed` answers the requests `claims` picks."""
+    """A method and path several providers share: the first endpoint whose `claims` picks a
+    request answers it, else `other`."""
 
-    def __init__(self, claims: Callable[[RawHeaders], bool], claimed: Any, other: Any) -> None:
-        self.claims, self.claimed, self.other = claims, claimed, other
+    def __init__(
+        self, claiming: tuple[tuple[Callable[[RawHeaders], bool], Guarded], ...], other: Guarded
+    ) -> None:
+        self.claiming, self.other = claiming, other
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chosen = self.claimed if self.claims(scope["headers"]) else self.other
+        headers = scope["headers"]
+        chosen = next((e for claims, e in self.claiming if claims(headers)), self.other)
         await chosen(scope, receive, send)
 
 

@@ -17,13 +17,14 @@ from functools import partial
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from ._collection import CHAT_PATH, CollectionError, Example
-from ._explain import explain_added, explain_miss, explain_selection
+from . import providers
+from ._collection import CHAT_PATH, CollectionError, Example, canonical_path
+from ._explain import explain_added, explain_door, explain_miss, explain_selection
 from ._faults import Failure, delivery_from_controls
 from ._http import HttpRequest, Selection, dedupe, postman_selection
 from ._matching import Index, Strategy
 from ._openai import digest, dumps, error_object, status_error
-from ._record import RecordError, Upstream
+from ._record import Forward, RecordError, Upstream
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
 from ._state import Reply, Scope
@@ -118,7 +119,7 @@ def respond(
     strategy: Strategy | None = None,
     path: str | None = None,
     sent: Mapping[str, Any] | None = None,
-    unforwarded: str | None = None,
+    forward: Forward | None = None,
     note: str = "",
     model: str | None = None,
     failure_text: str | None = None,
@@ -133,9 +134,10 @@ def respond(
     - `keys`: the example keys looked in, in order (`CHAT_PATH`: the chat examples), matched
       with `strategy` (the state's unless given).
     - `path`: where record mode saves a miss and capture mode drafts it (`keys[0]` unless
-      given); `sent`: what record mode forwards upstream (`decoded` unless given);
-      `unforwarded`: for a door that record mode does not forward, what a miss says instead.
-    - `note`: said after every miss's explanation (how the door read the request).
+      given); `sent`: what record mode forwards upstream (`decoded` unless given); `forward`:
+      where and how it is forwarded (a POST to `path` with a bearer key unless given).
+    - `note`: said after every miss's explanation (how the door read the request), before
+      the line that names the door it came through.
     - `model`: the journal's model, for a body that names none (the path's).
     - `failure_text`: what a `fail_next` without a message says (its status's text unless
       given); `retry_hint`: whether a miss's reply says `x-should-retry: false`.
@@ -146,14 +148,15 @@ def respond(
         indexes = [state.index_for(state.collection, strategy, key) for key in keys]
         choice = choose(state, http, request, indexes)
         recording = isinstance(choice, Miss) and choice.record and state.recorder is not None
-        if recording and unforwarded is None:
-            saved = record_upstream(state, http, request, path, decoded if sent is None else sent)
+        if recording:
+            body = decoded if sent is None else sent
+            saved = record_upstream(state, http, request, path, body, forward=forward)
             if isinstance(saved, Reply):
                 return saved
             choice = saved
         if isinstance(choice, Miss):
             text = captured(state, request, choice, path, decoded).text
-            for said in (note, unforwarded if recording else None):
+            for said in (note, explain_door(http.method, http.path, http.raw_headers)):
                 if said:
                     text += f"\n{said}"
             state.record(http, 404, decoded, request=request, miss=text, model=model)
@@ -261,10 +264,17 @@ def _render(
 
 
 def record_upstream(
-    state: Scope, http: HttpRequest, request: ChatRequest, path: str, body: object
+    state: Scope,
+    http: HttpRequest,
+    request: ChatRequest,
+    path: str,
+    body: object,
+    *,
+    forward: Forward | None = None,
 ) -> Example | Reply:
-    """Record mode: ask the upstream, save its answer as a new example on `path`, serve the
-    reloaded collection, and return the new example (or the 502 saying why not).
+    """Record mode: ask the upstream (as `forward` says: at `path` with a bearer key unless
+    given), save its answer as a new example on `path`, serve the reloaded collection, and
+    return the new example (or the 502 saying why not).
 
     Chat streams are recorded as they come; the other APIs are asked for JSON, which the
     mock streams itself when a client asks for a stream."""
@@ -275,7 +285,8 @@ def record_upstream(
         sent = http.body
         if path != CHAT_PATH and isinstance(body, dict) and body.get("stream"):
             sent = dumps({**body, "stream": False})
-        answer = _unlocked(state, lambda: recorder.forward(sent, path))
+        how = Forward(path) if forward is None else forward
+        answer = _unlocked(state, lambda: recorder.forward(sent, how.path, how.credentials))
         saved = body if isinstance(body, dict) else dict(request.body)
         collection, name = recorder.save(saved, answer, hint=hint, path=path)
     except (RecordError, CollectionError) as exc:
@@ -285,7 +296,9 @@ def record_upstream(
         return Reply(502, dumps(error), _NO_RETRY)
     state.collection = collection
     state.index = state.index_for(collection, state.strategy)
-    (example,) = state.index_for(collection, state.strategy, path).named(name)
+    door = providers.example_key(canonical_path(path))  # a provider's path: its examples' key
+    key = path if door is None else door[0]
+    (example,) = state.index_for(collection, state.strategy, key).named(name)
     return example
 
 
@@ -324,8 +337,10 @@ def _unlocked(state: Scope, call: Callable[[], Upstream]) -> Upstream:
 
 
 def miss_reply(state: Scope, http: HttpRequest, request: ChatRequest, miss: Miss) -> Reply:
-    error = error_object(miss.text, "invalid_request_error", code="llm_mock_no_match")
-    state.record(http, 404, request.body, request=request, miss=miss.text)
+    door = explain_door(http.method, http.path, http.raw_headers)
+    text = miss.text if door is None else f"{miss.text}\n{door}"
+    error = error_object(text, "invalid_request_error", code="llm_mock_no_match")
+    state.record(http, 404, request.body, request=request, miss=text)
     return Reply(404, dumps(error), _NO_RETRY)
 
 

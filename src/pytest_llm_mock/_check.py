@@ -84,13 +84,16 @@ def _where(example: Example) -> str:
 
 
 def _served(path: str) -> str | None:
-    """The method an example's path is served for: OpenAI's routes, then a provider's (the
-    keys its examples are saved under, answered by POST, and its doors' own paths)."""
+    """The method an example's path is served for: OpenAI's and Anthropic's routes that
+    examples answer (`SERVED`), then another provider's (the keys its examples are saved
+    under, answered by POST, and its doors' own paths)."""
     if path in SERVED:
         return SERVED[path]
     if providers.provider_of_key(path) is not None:
         return "POST"
-    doors = (door for provider in providers.all_providers() for door in provider.doors)
+    # The providers without paths of their own are OpenAI's and Anthropic's: in `SERVED`.
+    others = (provider for provider in providers.all_providers() if provider.prefixes)
+    doors = (door for provider in others for door in provider.doors)
     return next((door.method for door in doors if door.path == path), None)
 
 

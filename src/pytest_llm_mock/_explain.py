@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import providers
 from ._collection import Collection, Example
+from ._http import RawHeaders
 from ._journal import shorten
 from ._matching import DIALOGUE, Index, Strategy, View
 from ._request import ChatRequest
@@ -81,6 +83,15 @@ def explain_miss(
             "test with llm_mock_server.add_response(...)."
         )
     return "\n".join(lines)
+
+
+def explain_door(method: str, path: str, headers: RawHeaders | None = None) -> str | None:
+    """The line that ends a miss's explanation: the provider whose door the request came
+    through (`headers` tell Gemini's `GET /v1/models` from OpenAI's), and its route."""
+    provider = providers.door_of(method, path, headers)
+    if provider is None:
+        return None
+    return f"The request came through the {provider.name} door: {method} {path}."
 
 
 def closest(request: ChatRequest, strategy: Strategy, examples: Sequence[Example]) -> list[Example]:

@@ -1,8 +1,10 @@
-"""Record mode: a request no example answers goes to an upstream OpenAI-compatible server; its
-answer is returned and saved in the collection as a new request with an example.
+"""Record mode: a request no example answers goes to an upstream server (OpenAI's, or the
+provider whose door it came through); its answer is returned and saved in the collection as a
+new request with an example, on the path the upstream was asked at.
 
-Credentials are never written: the incoming request's key is not forwarded, the upstream key
-comes from the environment, and only a short list of response headers is kept: never a
+Credentials are never written: the incoming request's key is not forwarded, the upstream's
+credentials come from the environment (`Credentials`: a bearer key by default; each door may
+authenticate as its provider does), and only a short list of response headers is kept: never a
 credential or a cookie (`is_credential`), nor the account the upstream answered for. The file is
 replaced atomically, so a crash never leaves half a collection.
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._collection import CHAT_PATH, Collection
+from ._conversion import COMPLETIONS_PATH, MESSAGES_PATH, RESPONSES_PATH
 from ._journal import is_credential, shorten
 from ._postman import load_collection
 
@@ -31,6 +34,33 @@ SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 _KEPT_HEADERS = ("content-type", "openai-", "x-request-id", "x-ratelimit-", "retry-after")
 _ACCOUNT_HEADERS = frozenset({"openai-organization", "openai-project"})
 _TIMEOUT = 120.0
+# The APIs whose paths are relative to a base URL that ends in `/v1` (the upstream's, and the
+# one a Postman example is saved under); a provider's paths start at the host.
+_UNDER_V1 = frozenset({CHAT_PATH, RESPONSES_PATH, COMPLETIONS_PATH, MESSAGES_PATH})
+
+# The headers that authenticate a request forwarded upstream: (its URL, the headers it
+# carries, its body) -> the headers to add. Raises `RecordError` when it cannot.
+Credentials = Callable[[str, Mapping[str, str], bytes], dict[str, str]]
+
+
+def upstream_key() -> str | None:
+    """The upstream's key, from `LLM_MOCK_UPSTREAM_API_KEY`."""
+    return os.environ.get(API_KEY_VARIABLE) or None
+
+
+def bearer(url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+    """`Authorization: Bearer <key>`: OpenAI's, Azure's v1 API's, Cohere's and Ollama's."""
+    key = upstream_key()
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+@dataclass(frozen=True)
+class Forward:
+    """How record mode asks the upstream: a POST to `path` (after the upstream's base URL),
+    authenticated by `credentials`."""
+
+    path: str
+    credentials: Credentials = bearer
 
 
 @dataclass(frozen=True)
@@ -56,17 +86,18 @@ class Recorder:
         self.upstream = upstream.rstrip("/")
         self.path = path
 
-    def forward(self, body: bytes, path: str = CHAT_PATH) -> Upstream:
-        """POST `body` to the upstream's `path` (`/chat/completions`, `/responses`, ...)."""
+    def forward(
+        self, body: bytes, path: str = CHAT_PATH, credentials: Credentials = bearer
+    ) -> Upstream:
+        """POST `body` to the upstream's `path` (`/chat/completions`, `/api/chat`, ...),
+        with the headers `credentials` adds."""
         parts = urlsplit(self.upstream)
         kind = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
-        connection = kind(parts.hostname or "", parts.port, timeout=_TIMEOUT)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        key = os.environ.get(API_KEY_VARIABLE)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
+        headers.update(credentials(f"{self.upstream}{path}", headers, body))
+        connection = kind(parts.hostname or "", parts.port, timeout=_TIMEOUT)
         try:
             connection.request("POST", f"{parts.path}{path}", body=body, headers=headers)
             response = connection.getresponse()
@@ -141,7 +172,10 @@ def host_variable(data: dict[str, Any]) -> str:
 def new_item(
     name: str, body: Mapping[str, Any], answer: Upstream, variable: str, path: str
 ) -> dict[str, Any]:
-    """A Postman request item saving `body` on `path`, with `answer` as its one example."""
+    """A Postman request item saving `body` on `path`, with `answer` as its one example. An
+    OpenAI or Anthropic path is saved under `/v1`, a provider's (`/api/chat`,
+    `/v1beta/models/...`) as it is."""
+    url_path = f"/v1{path}" if path in _UNDER_V1 else path
     saved_request = {
         "method": "POST",
         "header": [{"key": "Content-Type", "value": "application/json"}],
@@ -151,9 +185,9 @@ def new_item(
             "options": {"raw": {"language": "json"}},
         },
         "url": {
-            "raw": f"{{{{{variable}}}}}/v1{path}",
+            "raw": f"{{{{{variable}}}}}{url_path}",
             "host": [f"{{{{{variable}}}}}"],
-            "path": ["v1", *path.strip("/").split("/")],
+            "path": url_path.strip("/").split("/"),
         },
     }
     headers = [{"key": k, "value": v} for k, v in answer.headers if _kept(k)]

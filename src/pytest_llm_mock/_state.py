@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from . import providers
 from ._capture import Capturer
 from ._collection import (
     CHAT_PATH,
@@ -244,15 +245,18 @@ class Scope:
         return Reply(status, dumps(error))
 
     def describe(self) -> dict[str, Any]:
-        """What is loaded, and each example's match key under the active strategy."""
+        """What is loaded, and each example's match key under the active strategy and the
+        door (the provider's API) its path belongs to."""
         examples = []
         for example in self.collection.examples:
             view = self.strategy.view(example.request) if example.request is not None else ()
+            door = providers.door_of(example.method, example.path)
             examples.append(
                 {
                     "name": example.full_name,
                     "method": example.method,
                     "path": example.path,
+                    "door": door.name if door is not None else None,
                     "status": example.status,
                     "model": example.model,
                     "key": [{"label": label, "text": text} for _, label, text in view],

@@ -407,7 +407,10 @@ def test_a_miss_is_captured_on_geminis_path_and_answers_once_filled(tmp_path: Pa
         with pytest.raises(errors.ClientError) as missed:
             _generate(sdk, MODEL, "Via Gemini", stream=True)
         assert "captured as draft 'Captured/Captured: Via Gemini'" in str(missed.value.message)
-        assert "came through the Gemini door" in str(missed.value.message)
+        assert str(missed.value.message).endswith(
+            "The request came through the Google Gemini and Vertex AI door: "
+            f"POST /v1/models/{MODEL}:streamGenerateContent."
+        )
         data = json.loads(path.read_text(encoding="utf-8"))
         (draft,) = data["item"][0]["item"]
         assert (

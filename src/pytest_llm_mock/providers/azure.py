@@ -9,7 +9,7 @@
 - `/openai/v1/...`: Azure's v1 API, the OpenAI routes as they are.
 - `GET /openai/models[/{model}]`: the models list, as under `/v1`.
 
-The bodies, streams and errors are OpenAI's, answered by the OpenAI handlers: Azure's error
+The bodies, streams and errors are OpenAI's, answered by the shared OpenAI handlers: Azure's error
 body is the OpenAI envelope, and its content-filter fields are extra fields no client needs.
 The `api-key` header carries the key (`_http.api_key` reads it). Examples saved in Postman on
 Azure paths are indexed as the OpenAI examples of the same API, the deployment as their model.
@@ -29,7 +29,7 @@ from .._conversion import COMPLETIONS_PATH, RESPONSES_PATH
 from .._embeddings import EMBEDDINGS_PATH
 from .._http import HttpRequest
 from .._state import Reply, Scope
-from . import Door, Provider
+from . import Door, Provider, gated
 
 Answer = Callable[[Scope, HttpRequest, object], Reply]
 
@@ -45,15 +45,6 @@ _DEPLOYMENT_PATH = re.compile(
     r"/openai/deployments/(?P<deployment>[^/]+)(?P<api>" + "|".join(map(re.escape, _DEPLOYED)) + ")"
 )
 _V1 = "/openai/v1"
-
-
-def _api(answer: Answer) -> Callable[[Scope, HttpRequest, Mapping[str, str]], Reply]:
-    """An OpenAI route as it is: the same gate (key, rate limit, JSON) and handler."""
-
-    def handler(scope: Scope, http: HttpRequest, _: Mapping[str, str]) -> Reply:
-        return scope.api(http, partial(answer, scope))
-
-    return handler
 
 
 def _deployed(answer: Answer) -> Callable[[Scope, HttpRequest, Mapping[str, str]], Reply]:
@@ -104,7 +95,7 @@ def _doors() -> tuple[Door, ...]:
         Door("POST", f"/openai/deployments/{{deployment}}{path}", _deployed(_ANSWERS[path]))
         for path in _DEPLOYED
     )
-    v1 = tuple(Door("POST", _V1 + path, _api(answer)) for path, answer in _ANSWERS.items())
+    v1 = tuple(Door("POST", _V1 + path, gated(answer)) for path, answer in _ANSWERS.items())
     models = tuple(
         door
         for prefix in ("/openai", _V1)
@@ -113,7 +104,7 @@ def _doors() -> tuple[Door, ...]:
             Door("GET", f"{prefix}/models/{{model:llm_mock_model_id}}", _model),
         )
     )
-    responses = Door("POST", "/openai" + RESPONSES_PATH, _api(_responses_api.answer))
+    responses = Door("POST", "/openai" + RESPONSES_PATH, gated(_responses_api.answer))
     return (*deployed, responses, *v1, *models)
 
 

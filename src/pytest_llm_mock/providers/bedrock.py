@@ -7,7 +7,8 @@ toolResult blocks as tool calls and results), so chat examples answer them; the 
 the path is the model (`bedrock_requests`). Examples saved on a Bedrock path are served as
 saved. Answers and streams are written in `bedrock_answers`. Errors are `{"message"}` with
 the `x-amzn-errortype` header that picks botocore's exception class. SigV4 signatures are
-accepted unverified; the journal redacts them.
+accepted unverified; the journal redacts them. Record mode forwards a miss to the upstream's
+Converse or invoke path, signed by `bedrock_sign`.
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
@@ -22,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from .._chat import Headers, failure_reply, respond
 from .._collection import CHAT_PATH, Example, ObjectAnswer
@@ -32,6 +34,7 @@ from .._eventstream import CONTENT_TYPE, exception
 from .._faults import delivery_from_controls
 from .._http import HttpRequest, dedupe
 from .._openai import digest, dumps, estimate_tokens, estimate_usage
+from .._record import Forward
 from .._request import ChatRequest, RequestError
 from .._responses import AddedResponse
 from .._state import Reply, Scope
@@ -53,6 +56,7 @@ from .bedrock_requests import (
     example_model,
     to_chat,
 )
+from .bedrock_sign import sigv4
 
 _ERROR_TYPES = {
     400: "ValidationException",
@@ -71,10 +75,6 @@ _ERROR_TYPES = {
 _STREAM_ERROR = exception(
     "modelStreamErrorException",
     dumps({"message": "The model stream failed (pytest-llm-mock stream fault)."}),
-)
-_UNFORWARDED = (
-    "Record mode does not forward Bedrock requests (they would need SigV4 signing): save the "
-    "answer in the collection instead."
 )
 
 
@@ -102,9 +102,10 @@ def _answer(
         decoded,
         partial(_reply, scope, http=http, request=request, op=op),
         keys=(*keys, CHAT_PATH),
-        # A draft is saved on the request's own path: its modelId narrows, once filled in.
+        # A recording or a draft is saved on the request's own path (streamed or not): its
+        # modelId narrows. The upstream is asked for JSON, at the modelId botocore encodes.
         path=f"/model/{model}/{op}",
-        unforwarded=_UNFORWARDED,
+        forward=Forward(f"/model/{quote(model, safe='')}/{op}", sigv4),
         model=model,
         retry_hint=False,
     )

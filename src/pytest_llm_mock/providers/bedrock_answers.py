@@ -13,10 +13,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._anthropic import stream_events
 from .._chat import ToolCall, tool_calls
 from .._conversion import anthropic_tool_id
 from .._eventstream import event
+from .._messages import stream_events
 from .._openai import digest, dumps
 from .._stream import pieces
 

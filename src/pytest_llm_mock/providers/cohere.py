@@ -14,7 +14,7 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -28,7 +28,7 @@ from .._request import ChatRequest, RequestError, parse_chat_request
 from .._responses import AddedResponse
 from .._state import Reply, Scope
 from .._stream import completion
-from . import Door, Provider
+from . import Door, Provider, gated
 from .cohere_answers import (
     CHAT_KEY,
     STREAM_ERROR,
@@ -170,20 +170,9 @@ def _response(source: Example | AddedResponse, request: ChatRequest, seed: str) 
     return from_chat(chat_completion, f"{seed}/{request.model}")
 
 
-def _api(
-    answer: Callable[[Scope, HttpRequest, object], Reply],
-) -> Callable[[Scope, HttpRequest, Mapping[str, str]], Reply]:
-    """A route through the API's gate (key, rate limit, JSON body), as OpenAI's are."""
-
-    def handler(scope: Scope, http: HttpRequest, _: Mapping[str, str]) -> Reply:
-        return scope.api(http, partial(answer, scope))
-
-    return handler
-
-
 PROVIDER = Provider(
     "Cohere",
-    doors=(Door("POST", CHAT_KEY, _api(chat)), Door("POST", EMBED_PATH, _api(embed))),
+    doors=(Door("POST", CHAT_KEY, gated(chat)), Door("POST", EMBED_PATH, gated(embed))),
     errors=errors,
     prefixes=("/v2/",),
     example_key=example_key,

@@ -1,7 +1,8 @@
 """Gemini's answers: `:generateContent` and `:streamGenerateContent` from an example of the
 conversation (a Gemini-shaped example saved on Gemini's paths, else a chat example converted),
 `:countTokens` and the embeddings from the request alone. Errors leave here in the shared
-`{"error": {"message"}}` form; `gemini.google_errors` gives them Google's shape.
+`{"error": {"message"}}` form; `gemini.google_errors` gives them Google's shape. Record mode
+asks the upstream's `:generateContent` on the request's own path, streamed or not.
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
@@ -12,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
+from urllib.parse import urlsplit
 
 from .._chat import FAIL_NEXT_TEXT, Headers, failure_reply, respond
 from .._collection import CHAT_PATH, Example, ObjectAnswer, TextAnswer
@@ -19,6 +21,7 @@ from .._embeddings import vector
 from .._faults import delivery_from_controls
 from .._http import HttpRequest
 from .._openai import digest, dumps, estimate_tokens, estimate_usage
+from .._record import Forward, upstream_key
 from .._request import ChatRequest, RequestError, parse_chat_request
 from .._responses import AddedResponse
 from .._state import Reply, Scope
@@ -40,13 +43,12 @@ _STREAM_ERROR = {
         "status": "INTERNAL",
     }
 }
-_DOOR = (
-    "The request came through the Gemini door: its systemInstruction and contents were read "
-    "as chat messages (model turns as assistant messages, functionCall parts as tool calls, "
-    "functionResponse parts as tool messages) and matched against the chat examples and the "
-    "examples saved on Gemini's paths."
+_NOTE = (
+    "Its systemInstruction and contents were read as chat messages (model turns as "
+    "assistant messages, functionCall parts as tool calls, functionResponse parts as tool "
+    "messages) and matched against the chat examples and the examples saved on Gemini's paths."
 )
-_UNFORWARDED = "Record mode does not forward Gemini requests: save an example instead."
+_STREAM_METHOD, _METHOD = ":streamGenerateContent", ":generateContent"
 
 
 def _read(decoded: object, model: str, stream: bool) -> ChatRequest:
@@ -65,6 +67,9 @@ def generate(
     except RequestError as exc:
         return _bad(state, http, decoded, model, exc)
     assert isinstance(decoded, Mapping)  # `_read` took nothing else
+    # Record mode asks for JSON on the same door (the stream is the mock's own) and saves the
+    # answer there; capture mode drafts it there.
+    path = http.path.removesuffix(_STREAM_METHOD) + (_METHOD if stream else "")
     return respond(
         state,
         http,
@@ -72,13 +77,25 @@ def generate(
         decoded,
         partial(_reply, state, request=request),
         keys=(GENERATE_KEY, CHAT_PATH),
-        path=f"/models/{model}:generateContent",
-        unforwarded=_UNFORWARDED,
-        note=_DOOR,
+        path=path,
+        forward=Forward(path, google_credentials),
+        note=_NOTE,
         model=model,
         failure_text=FAIL_NEXT_TEXT,
         retry_hint=False,
     )
+
+
+def google_credentials(url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+    """The upstream key as Google takes it: `x-goog-api-key` (the Developer API, Vertex AI's
+    express mode), or on a Vertex AI path with a project an OAuth access token,
+    `Authorization: Bearer` (`gcloud auth print-access-token`)."""
+    key = upstream_key()
+    if key is None:
+        return {}
+    if "/projects/" in urlsplit(url).path:
+        return {"Authorization": f"Bearer {key}"}
+    return {"x-goog-api-key": key}
 
 
 def _reply(

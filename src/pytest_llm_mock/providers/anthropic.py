@@ -1,7 +1,7 @@
-"""The Anthropic Messages API: `POST /v1/messages`, matched with the same strategies (the
-system prompt and messages read as chat messages), answered from Anthropic-shaped examples
-or converted chat examples, with Anthropic's stream events and error shape
-(openai-contract.md, section 10).
+"""Anthropic's Messages API: `POST /v1/messages` and `/v1/messages/count_tokens` (and
+without `/v1`). Matched with the same strategies (the system prompt and messages read as chat
+messages), answered from Anthropic-shaped examples or converted chat examples, with
+Anthropic's stream events and error shape (openai-contract.md, section 10).
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
@@ -13,16 +13,18 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from ._chat import FAIL_NEXT_TEXT, Headers, respond, tool_calls
-from ._collection import CHAT_PATH, Example, ObjectAnswer
-from ._conversion import MESSAGES_PATH, anthropic_messages, anthropic_tool_id
-from ._faults import delivery_from_controls
-from ._http import HttpRequest
-from ._openai import digest, dumps, estimate_usage
-from ._request import ChatRequest, RequestError, parse_chat_request
-from ._responses import AddedResponse
-from ._state import Reply, Scope
-from ._stream import completion, pieces
+from .._chat import FAIL_NEXT_TEXT, Headers, respond, tool_calls
+from .._collection import CHAT_PATH, Example, ObjectAnswer
+from .._conversion import MESSAGES_PATH, anthropic_messages, anthropic_tool_id
+from .._faults import delivery_from_controls
+from .._http import HttpRequest
+from .._messages import stream_events
+from .._openai import digest, dumps, estimate_usage
+from .._request import ChatRequest, RequestError, parse_chat_request
+from .._responses import AddedResponse
+from .._state import Reply, Scope
+from .._stream import completion
+from . import Provider, gated, with_and_without_v1
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -148,53 +150,11 @@ def _complete(message: dict[str, Any], request: ChatRequest, seed: str) -> dict[
 
 
 def message_events(message: Mapping[str, Any], size: int) -> list[bytes]:
-    """Anthropic's stream: every event has an `event:` line, and there is no `[DONE]`."""
+    """Anthropic's stream (SSE): every event has an `event:` line, and there is no `[DONE]`."""
     return [
         f"event: {event['type']}\ndata: ".encode() + dumps(event) + b"\n\n"
         for event in stream_events(message, size)
     ]
-
-
-def stream_events(message: Mapping[str, Any], size: int) -> list[dict[str, Any]]:
-    """The events that stream a Messages object, in order, each with its `type` (Bedrock
-    sends the same as `invoke-with-response-stream` chunks)."""
-    events: list[dict[str, Any]] = []
-
-    def emit(kind: str, **fields: Any) -> None:
-        events.append({"type": kind, **fields})
-
-    usage = message.get("usage") or {}
-    start = {
-        **message,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {**usage, "output_tokens": 1},
-    }
-    emit("message_start", message=start)
-    for index, block in enumerate(message.get("content") or []):
-        if block.get("type") == "tool_use":
-            emit("content_block_start", index=index, content_block={**block, "input": {}})
-            for piece in pieces(json.dumps(block.get("input") or {}), size):
-                emit(
-                    "content_block_delta",
-                    index=index,
-                    delta={"type": "input_json_delta", "partial_json": piece},
-                )
-        else:
-            emit("content_block_start", index=index, content_block={"type": "text", "text": ""})
-            for piece in pieces(str(block.get("text", "")), size):
-                emit(
-                    "content_block_delta", index=index, delta={"type": "text_delta", "text": piece}
-                )
-        emit("content_block_stop", index=index)
-    emit(
-        "message_delta",
-        delta={"stop_reason": message.get("stop_reason"), "stop_sequence": None},
-        usage={"output_tokens": usage.get("output_tokens", 0)},
-    )
-    emit("message_stop")
-    return events
 
 
 def anthropic_errors(reply: Reply) -> Reply:
@@ -214,3 +174,13 @@ def anthropic_errors(reply: Reply) -> Reply:
     }
     headers = (*reply.headers, ("request-id", request_id))
     return Reply(reply.status, dumps(error), headers, None, reply.delivery)
+
+
+PROVIDER = Provider(
+    "Anthropic",
+    doors=(
+        *with_and_without_v1("POST", MESSAGES_PATH, gated(answer)),
+        *with_and_without_v1("POST", MESSAGES_PATH + "/count_tokens", gated(count_tokens)),
+    ),
+    errors=anthropic_errors,
+)
