@@ -814,7 +814,9 @@ def main(argv: list[str] | None = None) -> int:
             {"machine": info, "mode": bench.mode, "seconds": took, "rows": bench.rows}, indent=2
         )
     )
-    broken = bench.broken()
+    # A smoke run (the test suite's) counts too little for a ratio to mean anything: only a
+    # failure of ours fails it, never a gate.
+    broken = [r for r in bench.broken() if bench.mode != "smoke" or r["value"] is None]
     for r in broken:
         if r["value"] is None:
             print(f"FAILED: {r['what']}: {r['goal']}", file=sys.stderr)

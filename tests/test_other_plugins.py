@@ -234,7 +234,9 @@ def test_a_cassette_records_the_mocks_port_and_fails_on_the_next_run(
     with holding(int(recorded.group(1))):
         result = pytester.runpytest_subprocess(*LEAN, "--record-mode=once")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*CannotOverwriteExistingCassetteException*differ in port*"])
+    result.stdout.fnmatch_lines(["*CannotOverwriteExistingCassetteException*"])
+    output = result.stdout.str()  # vcrpy's wording differs between its versions
+    assert "differ in port" in output or "port - assertion failure" in output
 
 
 def test_ignore_localhost_keeps_the_mock_out_of_cassettes(pytester: pytest.Pytester) -> None:

@@ -131,7 +131,7 @@ def test_inside(llm_mock_session, llm_mock_server):
         "server every test shares, for long-lived clients and apps (url, base_url, env, "
         "openai_client(), async_openai_client()); each test's requests, added responses, "
         "faults, settings and assertions are on its own view. Request the llm_mock_server "
-        "fixture in the test and use llm_mock_server.{}."
+        "fixture in the test and use llm_mock_server.{}.*"  # Python may add "Did you mean"
     )
     result.stdout.fnmatch_lines(
         [

@@ -24,6 +24,14 @@ from .. import http, postman
 from ..conftest import DEFAULT_COLLECTION
 from ..scenarios import Weather
 
+if int(genai.__version__.split(".")[0]) < 3:
+    # pip picks google-genai 2.x on Python 3.10: it defaults to /v1beta and embeds on Vertex
+    # through :predict, which the door does not serve yet (an open item of the provider issue).
+    pytest.skip(
+        f"google-genai {genai.__version__}: these tests are written for 3.x (Python 3.11+)",
+        allow_module_level=True,
+    )
+
 MODEL = "gemini-2.0-flash"
 HELLO = "Hello! How can I help you today?"
 # The client's settings from the environment: none may leak in from the machine.
