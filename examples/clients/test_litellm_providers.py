@@ -64,16 +64,17 @@ def test_ollama_generate(llm_mock_server, stream):
     llm_mock_server.assert_called_once(path="/api/generate", model="llama3.2", stream=stream)
 
 
-def test_cohere_chat(llm_mock_server):
+@pytest.mark.parametrize("stream", [False, True])
+def test_cohere_chat(llm_mock_server, stream):
     answer = complete(
-        False,
+        stream,
         model="cohere_chat/command-a-03-2025",
         api_base=llm_mock_server.url + "/v2/chat",  # LiteLLM posts to api_base as given
         api_key="test-key",
     )
 
     assert answer == GREETING
-    llm_mock_server.assert_called_once(path="/v2/chat", model="command-a-03-2025")
+    llm_mock_server.assert_called_once(path="/v2/chat", model="command-a-03-2025", stream=stream)
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -319,6 +319,32 @@ def test_a_broken_stream_ends_with_cohere_s_error_event(
     assert "stream fault" in events[-1].delta.error
 
 
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_client_that_accepts_only_json_is_streamed_json_lines(
+    standalone: LLMMockServer, broken: bool
+) -> None:
+    """LiteLLM's `cohere_chat/` sends `accept: application/json` and reads a stream line by
+    line with `json.loads`: it gets the SDK's events as JSON lines, a broken one too."""
+    body = {"model": "c", "messages": HELLO}
+    events = raw_events(standalone, body)
+    if broken:
+        standalone.break_next_stream(after=3, how="error")
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    response = http.request(standalone.url, "POST", "/v2/chat", {**body, "stream": True}, headers)
+    assert response.headers["content-type"] == "application/x-ndjson"
+    lines = [json.loads(line) for line in response.body.decode().splitlines()]
+    for line in lines:
+        EVENT_CLASSES[line["type"]].model_validate(line)
+    if broken:
+        assert lines[:3] == events[:3]
+        assert lines[3]["type"] == "message-end"
+        assert lines[3]["delta"]["finish_reason"] == "ERROR"
+        assert len(lines) == 4
+    else:
+        assert lines == events
+    assert [r.stream for r in standalone.requests] == [True, True]
+
+
 def test_misses_bad_requests_and_unknown_routes_are_cohere_errors(
     standalone: LLMMockServer, client: cohere.ClientV2
 ) -> None:

@@ -24,14 +24,6 @@ from .. import http, postman
 from ..conftest import DEFAULT_COLLECTION
 from ..scenarios import Weather
 
-if int(genai.__version__.split(".")[0]) < 3:
-    # pip picks google-genai 2.x on Python 3.10: it defaults to /v1beta and embeds on Vertex
-    # through :predict, which the door does not serve yet (an open item of the provider issue).
-    pytest.skip(
-        f"google-genai {genai.__version__}: these tests are written for 3.x (Python 3.11+)",
-        allow_module_level=True,
-    )
-
 MODEL = "gemini-2.0-flash"
 HELLO = "Hello! How can I help you today?"
 # The client's settings from the environment: none may leak in from the machine.
@@ -45,7 +37,10 @@ _ENVIRONMENT = (
     "GOOGLE_CLOUD_LOCATION",
     "GOOGLE_APPLICATION_CREDENTIALS",
 )
-CLIENTS = ("v1", "v1beta", "vertex", "express")
+CLIENTS = ("default", "v1", "v1beta", "vertex", "express")
+# google-genai 3 embeds on Vertex AI through :embedContent for Gemini embedding models; 2.x
+# (what pip picks on Python 3.10) through :predict for every model.
+VERTEX_GEMINI_EMBED = "embedContent" if int(genai.__version__.split(".")[0]) >= 3 else "predict"
 VERTEX_PATH = "/v1beta1/projects/p/locations/us-central1/publishers/google/models/"
 
 
@@ -67,6 +62,9 @@ WEATHER_TOOL = types.Tool(
         )
     ]
 )
+# google-genai 2.x reads a tool's annotations unevaluated (`inspect.signature`): with
+# `from __future__ import annotations` on, it would check the argument against the string "str".
+get_weather.__annotations__ = {"city": str, "return": str}
 NO_AFC = types.AutomaticFunctionCallingConfig(disable=True)
 
 
@@ -78,8 +76,9 @@ def _no_google_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def gemini(url: str, kind: str = "v1", **options: Any) -> genai.Client:
     """The client as users build it, pointed at the mock, with retries off unless given.
-    `v1` is the Developer API's default version; Vertex AI needs credentials, which an
-    access token that never expires satisfies offline."""
+    `default` leaves the Developer API's version to the client (v1 from google-genai 3, v1beta
+    before); Vertex AI needs credentials, which an access token that never expires satisfies
+    offline."""
     options.setdefault("retry_options", types.HttpRetryOptions(attempts=1))
     if kind == "vertex":
         token = google.oauth2.credentials.Credentials("fake-token")  # type: ignore[no-untyped-call]
@@ -94,11 +93,19 @@ def gemini(url: str, kind: str = "v1", **options: Any) -> genai.Client:
         return genai.Client(
             vertexai=True, api_key="k", http_options=types.HttpOptions(base_url=url, **options)
         )
-    version = "v1beta" if kind == "v1beta" else None  # None: the client's default, v1
+    version = None if kind == "default" else kind
     return genai.Client(
         api_key="k",
         http_options=types.HttpOptions(base_url=url, api_version=version, **options),
     )
+
+
+def default_version() -> str:
+    """The Developer API version the client sends when told none."""
+    with genai.Client(api_key="k") as sdk:
+        version = sdk._api_client._http_options.api_version
+    assert version in ("v1", "v1beta"), version
+    return version
 
 
 @pytest.fixture
@@ -179,6 +186,7 @@ def test_generate_content_answers_from_the_chat_examples(
     )
     (request,) = standalone.requests
     expected_path = {
+        "default": f"/{default_version()}/models/{MODEL}:generateContent",
         "v1": f"/v1/models/{MODEL}:generateContent",
         "v1beta": f"/v1beta/models/{MODEL}:generateContent",
         "vertex": f"{VERTEX_PATH}{MODEL}:generateContent",
@@ -435,6 +443,18 @@ def test_a_miss_is_captured_on_geminis_path_and_answers_once_filled(tmp_path: Pa
         assert example.model == MODEL
 
 
+def openais_vector(server: LLMMockServer, text: str, dimensions: int) -> list[float]:
+    """The vector `/v1/embeddings` gives the text, through the openai SDK."""
+    with openai.OpenAI(base_url=server.base_url, api_key="k") as chat_client:
+        response = chat_client.embeddings.create(
+            model="text-embedding-3-small",
+            input=text,
+            dimensions=dimensions,
+            encoding_format="float",
+        )
+    return response.data[0].embedding
+
+
 def test_embeddings_are_the_same_vectors_as_openais(standalone: LLMMockServer) -> None:
     with gemini(standalone.url) as sdk, gemini(standalone.url, "vertex") as vertex:
         batch = sdk.models.embed_content(model="gemini-embedding-001", contents=["hello", "world"])
@@ -444,10 +464,7 @@ def test_embeddings_are_the_same_vectors_as_openais(standalone: LLMMockServer) -
             config=types.EmbedContentConfig(output_dimensionality=768),
         )
         again = sdk.models.embed_content(model="gemini-embedding-001", contents="hello")
-    with openai.OpenAI(base_url=standalone.base_url, api_key="k") as chat_client:
-        same = chat_client.embeddings.create(
-            model="text-embedding-3-small", input="hello", dimensions=768, encoding_format="float"
-        )
+    same = openais_vector(standalone, "hello", 768)
     assert batch.embeddings is not None
     assert one.embeddings is not None
     assert again.embeddings is not None
@@ -455,10 +472,53 @@ def test_embeddings_are_the_same_vectors_as_openais(standalone: LLMMockServer) -
     assert [len(v or ()) for v in vectors] == [3072, 3072]  # gemini-embedding-001's size
     assert vectors[0] != vectors[1]
     assert again.embeddings[0].values == vectors[0]  # same text, same vector
-    assert one.embeddings[0].values == pytest.approx(same.data[0].embedding)
+    assert one.embeddings[0].values == pytest.approx(same)
     paths = [r.path.rsplit(":", 1)[1] for r in standalone.requests[:3]]
-    assert paths == ["batchEmbedContents", "embedContent", "batchEmbedContents"]
+    assert paths == ["batchEmbedContents", VERTEX_GEMINI_EMBED, "batchEmbedContents"]
     assert standalone.requests[0].model == "gemini-embedding-001"
+
+
+def test_vertex_text_embeddings_come_through_predict(standalone: LLMMockServer) -> None:
+    """google-genai embeds on Vertex AI through `:predict` for the models that are not Gemini
+    embeddings (and for every model before google-genai 3): the same vectors again."""
+    with gemini(standalone.url, "vertex") as vertex:
+        both = vertex.models.embed_content(
+            model="text-embedding-004",
+            contents=["hello", "world"],
+            config=types.EmbedContentConfig(output_dimensionality=256, task_type="RETRIEVAL_QUERY"),
+        )
+        full = vertex.models.embed_content(model="text-embedding-004", contents="hello")
+    same = openais_vector(standalone, "hello", 256)
+    assert both.embeddings is not None
+    assert full.embeddings is not None
+    assert [len(e.values or ()) for e in both.embeddings] == [256, 256]
+    assert len(full.embeddings[0].values or ()) == 768  # text-embedding-004's size
+    assert both.embeddings[0].values == pytest.approx(same)
+    assert both.embeddings[0].values != both.embeddings[1].values
+    statistics = both.embeddings[0].statistics
+    assert statistics is not None
+    assert statistics.token_count
+    assert statistics.truncated is False
+    first, second = standalone.requests[:2]
+    assert first.path == f"{VERTEX_PATH}text-embedding-004:predict"
+    assert (first.status, first.model, second.path) == (200, "text-embedding-004", first.path)
+    assert first.json is not None
+    assert first.json["instances"][0]["task_type"] == "RETRIEVAL_QUERY"
+
+
+def test_predict_rejects_what_vertex_rejects(standalone: LLMMockServer) -> None:
+    path = f"{VERTEX_PATH}text-embedding-004:predict"
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"instances": []}, "instances"),
+        ({"instances": [{"title": "no content"}]}, "content"),
+        ({"instances": [{"content": "x"}], "parameters": {"outputDimensionality": 4096}}, "768"),
+    ]
+    for body, said in cases:
+        answer = http.request(standalone.url, "POST", path, body)
+        assert answer.status == 400, body
+        error = answer.json()["error"]
+        assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT")
+        assert said in error["message"]
 
 
 def test_count_tokens_counts_the_prompt(standalone: LLMMockServer, client: genai.Client) -> None:

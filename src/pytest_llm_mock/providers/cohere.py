@@ -4,7 +4,8 @@ A chat request's messages are read as the chat conversation (text parts joined, 
 by name and arguments, a tool result's text or documents as its content), matched with the
 active strategy and answered from the same examples as chat completions, or from Cohere
 responses saved on `/v2/chat`, as saved. The answer is Cohere's chat response, streamed as
-Cohere's Server-Sent Events when the body says `"stream": true`. Errors are Cohere's
+Cohere's Server-Sent Events when the body says `"stream": true` (as JSON lines to a client
+that accepts only JSON: LiteLLM's `cohere_chat/` reads them so). Errors are Cohere's
 `{"id", "message"}`, the status picking the SDK's exception class. The bodies and events are
 written by `cohere_answers`; `/v2/embed` is `cohere_embed`.
 
@@ -31,7 +32,9 @@ from .._stream import completion
 from . import Door, Provider, gated
 from .cohere_answers import (
     CHAT_KEY,
+    NDJSON,
     STREAM_ERROR,
+    as_lines,
     chat_events,
     complete,
     errors,
@@ -130,7 +133,7 @@ def chat(state: Scope, http: HttpRequest, decoded: object) -> Reply:
     except RequestError as exc:
         return state.reject(http, decoded, 400, {"message": exc.message})
     assert isinstance(decoded, Mapping)  # `_read` took nothing else
-    write = partial(_reply, state, request=request)
+    write = partial(_reply, state, request=request, lines=_reads_lines(http))
     return respond(state, http, request, decoded, write, keys=(CHAT_KEY, CHAT_PATH))
 
 
@@ -141,6 +144,7 @@ def _reply(
     headers: Headers,
     *,
     request: ChatRequest,
+    lines: bool,
 ) -> Reply:
     if source.status >= 400:
         error = completion(source.answer, source.status, seed=seed, request=request)
@@ -153,7 +157,18 @@ def _reply(
         stream = tuple(chat_events(response, size))
         if state.stream_faults:
             delivery = replace(delivery, fault=state.stream_faults.pop(0))
+        if lines:
+            headers = (*headers, ("content-type", NDJSON))
+            stream_error = as_lines((STREAM_ERROR,))[0]
+            return Reply(200, dumps(response), headers, as_lines(stream), delivery, stream_error)
     return Reply(200, dumps(response), headers, stream, delivery, stream_error=STREAM_ERROR)
+
+
+def _reads_lines(http: HttpRequest) -> bool:
+    """Whether the client asks for JSON and not for events (`accept: application/json`, as
+    LiteLLM's `cohere_chat/` sends; the SDK sends `*/*`): its stream is then JSON lines."""
+    accept = (http.header("accept") or "").lower()
+    return "json" in accept and "event-stream" not in accept and "*/*" not in accept
 
 
 def _response(source: Example | AddedResponse, request: ChatRequest, seed: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._openai import digest, dumps
@@ -126,6 +126,15 @@ STREAM_ERROR = _event(
         "(pytest-llm-mock stream fault).",
     },
 )
+
+
+NDJSON = "application/x-ndjson"
+
+
+def as_lines(events: Sequence[bytes]) -> tuple[bytes, ...]:
+    """The same events as JSON lines, for a client that reads a stream line by line with
+    `json.loads` (LiteLLM's `cohere_chat/`, which sends `accept: application/json`)."""
+    return tuple(event.split(b"data: ", 1)[1].rstrip(b"\n") + b"\n" for event in events)
 
 
 def errors(reply: Reply) -> Reply:

@@ -3,7 +3,8 @@ Vertex AI's (`/{v1,v1beta1}/projects/{p}/locations/{l}/publishers/google/models/
 express mode's `/{v1,v1beta1}/publishers/google/models/...`): one wire, one client package
 (google-genai), one example shape. `generateContent` and `streamGenerateContent` are matched
 as chat with the active strategy and answered from the same examples as chat completions;
-`countTokens`, `embedContent` and `batchEmbedContents` are answered from the request alone.
+`countTokens`, `embedContent`, `batchEmbedContents` and Vertex AI's `predict` (text
+embeddings) are answered from the request alone.
 Errors are Google's `{"error": {"code", "message", "status"}}` (providers.md, section 1).
 
 `GET /v1/models[/{model}]` is also OpenAI's: a request with Google's `x-goog-*` headers gets
@@ -27,7 +28,8 @@ from .._http import HttpRequest, RawHeaders
 from .._openai import dumps
 from .._state import Reply, Scope
 from . import Door, Provider
-from .gemini_answers import count_tokens, embed, generate
+from .gemini_answers import count_tokens, generate
+from .gemini_embed import embed, predict
 from .gemini_wire import GENERATE_KEY, chat_messages
 
 _METHOD = re.compile(
@@ -48,7 +50,10 @@ _STATUS = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
-_METHODS = "generateContent, streamGenerateContent, countTokens, embedContent, batchEmbedContents"
+_METHODS = (
+    "generateContent, streamGenerateContent, countTokens, embedContent, batchEmbedContents, "
+    "predict (Vertex AI's text embeddings)"
+)
 
 
 _Answer = Callable[[Scope, str, HttpRequest, object], Reply]
@@ -58,6 +63,7 @@ _ANSWERS: dict[str, _Answer] = {
     "countTokens": count_tokens,
     "embedContent": partial(embed, batch=False),
     "batchEmbedContents": partial(embed, batch=True),
+    "predict": predict,
 }
 
 

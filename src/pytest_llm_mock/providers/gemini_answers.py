@@ -1,8 +1,9 @@
 """Gemini's answers: `:generateContent` and `:streamGenerateContent` from an example of the
 conversation (a Gemini-shaped example saved on Gemini's paths, else a chat example converted),
-`:countTokens` and the embeddings from the request alone. Errors leave here in the shared
-`{"error": {"message"}}` form; `gemini.google_errors` gives them Google's shape. Record mode
-asks the upstream's `:generateContent` on the request's own path, streamed or not.
+`:countTokens` from the request alone (the embeddings are in `gemini_embed`). Errors leave
+here in the shared `{"error": {"message"}}` form; `gemini.google_errors` gives them Google's
+shape. Record mode asks the upstream's `:generateContent` on the request's own path, streamed
+or not.
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
@@ -15,12 +16,11 @@ from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
-from .._chat import FAIL_NEXT_TEXT, Headers, failure_reply, respond
+from .._chat import FAIL_NEXT_TEXT, Headers, respond
 from .._collection import CHAT_PATH, Example, ObjectAnswer, TextAnswer
-from .._embeddings import vector
 from .._faults import delivery_from_controls
 from .._http import HttpRequest
-from .._openai import digest, dumps, estimate_tokens, estimate_usage
+from .._openai import digest, dumps, estimate_usage
 from .._record import Forward, upstream_key
 from .._request import ChatRequest, RequestError, parse_chat_request
 from .._responses import AddedResponse
@@ -30,7 +30,6 @@ from .gemini_wire import (
     GENERATE_KEY,
     chat_messages,
     complete,
-    content_text,
     field,
     generate_response,
     stream_chunks,
@@ -65,7 +64,7 @@ def generate(
     try:
         request = _read(decoded, model, stream)
     except RequestError as exc:
-        return _bad(state, http, decoded, model, exc)
+        return bad(state, http, decoded, model, exc)
     assert isinstance(decoded, Mapping)  # `_read` took nothing else
     # Record mode asks for JSON on the same door (the stream is the mock's own) and saves the
     # answer there; capture mode drafts it there.
@@ -142,51 +141,11 @@ def count_tokens(state: Scope, model: str, http: HttpRequest, decoded: object) -
     try:
         request = _read(body, model, False)
     except RequestError as exc:
-        return _bad(state, http, decoded, model, exc)
+        return bad(state, http, decoded, model, exc)
     state.record(http, 200, decoded, request=request, model=model)
     tokens = estimate_usage(request, "")["prompt_tokens"]
     return Reply(200, dumps({"totalTokens": tokens}))
 
 
-def embed(state: Scope, model: str, http: HttpRequest, decoded: object, *, batch: bool) -> Reply:
-    """`:embedContent` (one text) and `:batchEmbedContents`: the same deterministic vectors as
-    `/v1/embeddings` (same text, same vector), in the model's dimensions."""
-    try:
-        if not isinstance(decoded, Mapping):
-            raise RequestError("Invalid JSON payload: the request body must be an object.")
-        requests = decoded.get("requests") if batch else [decoded]
-        if not isinstance(requests, list) or not requests:
-            raise RequestError("requests is not specified", param="requests")
-        inputs = [_embed_input(one, model) for one in requests]
-    except RequestError as exc:
-        return _bad(state, http, decoded, model, exc)
-    with state.lock:
-        failure = state.scripted_failure(model)
-    if failure is not None:
-        return failure_reply(state, http, failure, decoded, model=model, text=FAIL_NEXT_TEXT)
-    state.record(http, 200, decoded, name="generated embeddings", model=model)
-    embeddings = [{"values": vector(text, size)} for text, size in inputs]
-    tokens = sum(estimate_tokens(text) for text, _ in inputs)
-    if batch:
-        return Reply(200, dumps({"embeddings": embeddings}))
-    return Reply(200, dumps({"embedding": embeddings[0], "metadata": {"tokenCount": tokens}}))
-
-
-def _embed_input(one: object, model: str) -> tuple[str, int]:
-    if not isinstance(one, Mapping):
-        raise RequestError("Invalid JSON payload: each request must be an object.")
-    config = field(one, "embedContentConfig")  # Vertex AI's place for it
-    size = field(config if isinstance(config, Mapping) else one, "outputDimensionality")
-    default = 3072 if "gemini-embedding" in model else 768
-    if size is None:
-        size = default
-    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= default:
-        raise RequestError(
-            f"outputDimensionality must be an integer from 1 to {default}, got {size!r}.",
-            param="outputDimensionality",
-        )
-    return content_text(one.get("content")), size
-
-
-def _bad(state: Scope, http: HttpRequest, decoded: object, model: str, exc: RequestError) -> Reply:
+def bad(state: Scope, http: HttpRequest, decoded: object, model: str, exc: RequestError) -> Reply:
     return state.reject(http, decoded, 400, {"error": {"message": exc.message}}, model=model)
