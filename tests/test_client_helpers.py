@@ -59,3 +59,65 @@ def test_a_given_http_client_wins_over_the_helpers_own(standalone: LLMMockServer
     assert client.models.list().data == []
     assert seen == [f"{standalone.base_url}/models"]
     assert standalone.requests == []
+
+
+def test_each_tests_client_reuses_the_connection_and_one_left_in_use_is_closed(
+    pytester: pytest.Pytester,
+) -> None:
+    """The clients of each test share the server's keep-alive connections, so a test's client
+    costs no new connection; a stream a test left unread still has its connection closed as
+    the test ends, as when each client had its own, and the next test gets a fresh one. A
+    session client's connections are its own: a test's end leaves them open."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        HELLO = [{"role": "user", "content": "Hello"}]
+        SEEN = {}
+
+
+        def ask(server, name):
+            raw = server.openai_client().chat.completions.with_raw_response.create(
+                model="m", messages=HELLO
+            )
+            stream = raw.http_response.extensions["network_stream"]
+            SEEN[name] = stream.get_extra_info("client_addr")
+            assert raw.parse().choices[0].message.content
+
+
+        def test_first(llm_mock_server):
+            ask(llm_mock_server, "first")
+
+
+        def test_second(llm_mock_server):
+            ask(llm_mock_server, "second")
+            assert SEEN["second"] == SEEN["first"]  # the same connection
+
+
+        @pytest.fixture(scope="session")
+        def session_client(llm_mock_session):
+            return llm_mock_session.openai_client()
+
+
+        def socket_of(stream):
+            return stream.response.extensions["network_stream"].get_extra_info("socket")
+
+
+        def test_leaves_a_stream_unread(llm_mock_server, session_client):
+            for name, client in ("stream", llm_mock_server.openai_client()), (
+                "session", session_client
+            ):
+                SEEN[name] = client.chat.completions.create(model="m", messages=HELLO, stream=True)
+                next(iter(SEEN[name]))
+
+
+        def test_after_it(llm_mock_server):
+            assert socket_of(SEEN["stream"]).fileno() == -1  # closed with its test
+            assert socket_of(SEEN["session"]).fileno() != -1  # a session client's stays
+            assert list(SEEN["session"])
+            ask(llm_mock_server, "after")
+            assert SEEN["after"] != SEEN["first"]  # the old connections went with it
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=4)

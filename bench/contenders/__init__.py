@@ -23,6 +23,7 @@ import contextlib
 import http.client
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -185,17 +186,34 @@ class Child:
         process = self.process
         if process.poll() is None:
             process.terminate()
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+            if not exited(process, timeout):
                 process.kill()
-                process.wait(timeout=timeout)
+            process.wait(timeout=timeout)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)  # workers it started (the group is its own)
         self.log.close()
 
     def pids(self) -> list[int]:
         return [self.process.pid, *descendants(self.process.pid)]
+
+
+def exited(process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Whether `process` ends within `timeout`, seen as it ends: through a pidfd where the
+    system has them. `Popen.wait(timeout=...)` polls with sleeps that double up to 50 ms, so
+    a stop timed with it is rounded up to the next of 1.5, 3.5, 7.5, ..., 31.5, 63.5 ms."""
+    try:
+        handle = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):  # not Linux 5.3+
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        ready, _, _ = select.select([handle], [], [], timeout)
+    finally:
+        os.close(handle)
+    return bool(ready)
 
 
 def descendants(pid: int) -> list[int]:

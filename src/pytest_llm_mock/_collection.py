@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -241,9 +242,10 @@ def empty_collection() -> Collection:
     return Collection(name="(empty collection)", examples=())
 
 
+@cache
 def default_collection_path() -> Path:
     """The embedded default collection: packaged in the wheel, or the checkout's root file
-    when the package runs from a source tree (an editable install)."""
+    when the package runs from a source tree (an editable install). Looked for once."""
     packaged = Path(__file__).with_name("collection.json")
     if packaged.is_file():
         return packaged

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._assertions import RequestAssertions
-from ._clients import API_KEY, async_openai_client, openai_client
+from ._clients import API_KEY, Connections, async_openai_client, openai_client
 from ._collection import Collection, empty_collection, status_problem
 from ._faults import BREAKS, DEFAULT_STALL, Failure, RateLimit, StreamBreak, StreamFault
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_SIZE, RecordedRequest
@@ -81,6 +81,10 @@ class LLMMockServer(RequestAssertions):
         self._port = port
         self._thread: ServerThread | None = None
         self._clients: list[Any] = []
+        # Keep-alive connections: the server's own clients' (a session's), and the tests'
+        # (shared by the views of this server, released as each test ends).
+        self._connections = Connections()
+        self._tests_connections = Connections()
         self.use(collection, match=match)
 
     def _open_scope(self, name: str) -> LLMMockServer:
@@ -92,10 +96,12 @@ class LLMMockServer(RequestAssertions):
         view._state = self._server.open(name)
         view._reported = None
         view._clients = []
+        view._connections = self._tests_connections
         return view
 
     def _close_scope(self) -> None:
         self._close_clients()
+        self._connections.release()
         self._server.close(self._state)
 
     # -- life cycle ---------------------------------------------------------------------
@@ -114,6 +120,8 @@ class LLMMockServer(RequestAssertions):
     def stop(self) -> None:
         """Close the clients this object made, then stop the server."""
         self._close_clients()
+        self._connections.close()
+        self._tests_connections.close()
         if self._thread is not None:
             self._thread.stop()
 
@@ -398,7 +406,7 @@ class LLMMockServer(RequestAssertions):
     def openai_client(self, **kwargs: Any) -> OpenAI:
         """An `openai.OpenAI` client pointed at this server, closed when the test ends
         (`llm_mock_server`), when the session ends (`llm_mock_session`) or when it stops."""
-        client = openai_client(self.base_url, kwargs)
+        client = openai_client(self.base_url, kwargs, self._connections)
         self._clients.append(client)
         return client
 

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,10 +97,18 @@ _CACHED_FILES = 32  # the files whose last load is kept, the most recently used
 _cache: dict[Path, tuple[tuple[int, int], Collection]] = {}
 
 
+@lru_cache(maxsize=_CACHED_FILES)
+def _resolved(path: str) -> Path:
+    """The file an absolute path names (its symlinks followed), worked out once: each test
+    asks for its collection."""
+    return Path(path).resolve()
+
+
 def load_cached(path: str | os.PathLike[str]) -> Collection:
     """`load_collection`, parsed once per file until its size or modification time changes.
     Only the last load of each of the `_CACHED_FILES` most recently used files is kept."""
-    file = Path(path).resolve()
+    name = os.fspath(path)
+    file = _resolved(name) if os.path.isabs(name) else Path(name).resolve()
     try:
         stat = file.stat()
     except OSError:

@@ -62,12 +62,13 @@ class Stats:
         self.dropped += journal.dropped
         self.requests += len(requests) + journal.dropped
         self.unmatched += journal.miss_count
-        # Only chat examples answer requests; a saved GET /models sample never does.
-        answering = [e.full_name for e in collection.examples if e.path == CHAT_PATH]
-        if not answering:
-            return
         name = collection.describe()
-        self.examples.setdefault(name, answering)
+        if name not in self.examples:
+            # Only chat examples answer requests; a saved GET /models sample never does.
+            answering = [e.full_name for e in collection.examples if e.path == CHAT_PATH]
+            if not answering:
+                return
+            self.examples[name] = answering
         reached = self.reached.setdefault(name, set())
         reached.update(r.answered_by.full_name for r in requests if r.answered_by is not None)
 
