@@ -46,9 +46,10 @@ FLOOR_CLIENT = (
     'OpenAI(base_url="http://floor/v1", api_key="x", '
     "http_client=transport.Client(transport=transport.MockTransport(floor)))"
 )
+BARE = "bare ASGI app on uvicorn in a thread (the design's bound)"
 OURS = "pytest-llm-mock"
 ONE_CLIENT = "pytest-llm-mock, one client for the session"
-OWN = (FLOOR, FIXTURE_ONLY, OURS, ONE_CLIENT)  # run in every round; the peers in the first
+OWN = (FLOOR, BARE, FIXTURE_ONLY, OURS, ONE_CLIENT)  # run in every round; the peers in the first
 
 
 @dataclass
@@ -81,6 +82,28 @@ SUITES = [
         "llm_mock_server",
         FLOOR_CLIENT,
         before=dict.fromkeys(("answer", "stream", "tool"), "llm_mock_server.openai_client()"),
+    ),
+    # What a socket costs whatever the server: the least server of our design (uvicorn in a
+    # thread, an ASGI app answering the same bytes), its clients sharing keep-alive
+    # connections as ours do, and no plugin.
+    Suite(
+        BARE,
+        None,
+        "bare",
+        'OpenAI(base_url=bare[0], api_key="x", http_client=bare[1])',
+        conftest="""
+            import pytest
+            from bench_data import bare_app, transport
+            from pytest_llm_mock._server import ServerThread
+
+            @pytest.fixture(scope="session")
+            def bare():
+                server = ServerThread(bare_app)
+                server.start()
+                with transport.Client() as shared:
+                    yield f"http://127.0.0.1:{server.port}/v1", shared
+                server.stop()
+        """,
     ),
     Suite(OURS, "pytest_llm_mock.plugin", "llm_mock_server", "llm_mock_server.openai_client()"),
     # What of ours is a new connection per test: one client for the session (README, "Clients
@@ -184,16 +207,36 @@ TOOL_CALL = {tool_call_bytes()!r}
 TOOL_REPLY = {tool_answer_bytes()!r}
 
 
+def answer_for(body):
+    \"\"\"The bytes and content type every contender answers a request body with.\"\"\"
+    request = json.loads(body)
+    if request.get("stream"):
+        return SSE, EVENTS
+    if request.get("tools"):
+        return (TOOL_REPLY if request["messages"][-1]["role"] == "tool" else TOOL_CALL), JSON
+    return COMPLETION, JSON
+
+
 def floor(request):
     \"\"\"The floor's answers: the same bytes, from no server at all.\"\"\"
-    body = json.loads(request.content)
-    if body.get("stream"):
-        return transport.Response(200, content=SSE, headers={{"content-type": EVENTS}})
-    if body.get("tools"):
-        content = TOOL_REPLY if body["messages"][-1]["role"] == "tool" else TOOL_CALL
-    else:
-        content = COMPLETION
-    return transport.Response(200, content=content, headers={{"content-type": JSON}})
+    content, kind = answer_for(request.content)
+    return transport.Response(200, content=content, headers={{"content-type": kind}})
+
+
+async def bare_app(scope, receive, send):
+    \"\"\"The least a server of our design can do: the same bytes from an ASGI app.\"\"\"
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    content, kind = answer_for(body)
+    headers = [(b"content-type", kind.encode())]
+    await send({{"type": "http.response.start", "status": 200, "headers": headers}})
+    await send({{"type": "http.response.body", "body": content}})
 """
 
 
@@ -323,7 +366,7 @@ def suite(bench: Bench, folder: Path) -> None:
             per_test = f"{wall / tests * 1000:.2f} ms a test"
             if s.name == FLOOR:
                 bench.row(what, wall, "s", per_test)
-            elif s.name in (FIXTURE_ONLY, ONE_CLIENT):
+            elif s.name in (BARE, FIXTURE_ONLY, ONE_CLIENT):
                 bench.row(what, wall, "s", f"{wall / floor:.2f}x floor, {per_test}")
             elif s.name == OURS:
                 # A short run's fixed costs (interpreters, imports) weigh more: a wider gate.

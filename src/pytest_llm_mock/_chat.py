@@ -30,7 +30,6 @@ from ._responses import AddedResponse
 from ._state import Reply, Scope
 from ._stream import render
 
-_CACHED_BODY_LIMIT = 64 * 1024  # bytes of request body up to which a rendered reply is kept
 _NAME_SAFE = " /()[]#,.:;'!@&=+-_"  # kept as they are in x-llm-mock-example
 _NO_RETRY = (("x-should-retry", "false"),)
 # What a `fail_next` without a message says on the doors that do not give its status's text.
@@ -231,14 +230,12 @@ def _reply(
 ) -> Reply:
     """The answer of an example or an added response, as JSON or as a stream."""
     chunk_size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
-    # The same request to the same answer gets the same reply: keep it (per test).
-    cache_key = (id(source), http.path, http.body, chunk_size)
-    reply = state.rendered.get(cache_key)
+    # The same request to the same answer gets the same reply: kept, across tests.
+    rendered = state.server.rendered
+    reply = rendered.get(source, http.path, http.body, chunk_size)
     if reply is None:
         reply = _render(http, request, source, headers, seed=seed, chunk_size=chunk_size)
-        # Kept for small requests only: a cache keyed on large bodies would hold them all.
-        if len(state.rendered) < 1024 and len(http.body) <= _CACHED_BODY_LIMIT:
-            state.rendered[cache_key] = reply
+        rendered.put(source, http.path, http.body, chunk_size, reply)
     delivery = state.delivery.merged(reply.delivery)
     if reply.stream is not None and state.stream_faults:
         delivery = replace(delivery, fault=state.stream_faults.pop(0))

@@ -23,6 +23,7 @@ from ._collection import CHAT_PATH, Collection
 from ._faults import RateLimit
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_SIZE, RecordedRequest
 from ._matching import Index, Strategy
+from ._rendered import Rendered
 from ._state import DEFAULT_MAX_BODY_BYTES, Scope
 from ._stream import DEFAULT_CHUNK_SIZE
 
@@ -83,6 +84,7 @@ class ServerState:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
         self.lock = threading.Lock()  # held while an answer is chosen and counted
+        self.rendered = Rendered()  # answers rendered for a request, kept across tests
         self.max_body_bytes = max_body_bytes
         self.journal_limit = journal_limit
         self.journal_max_size = journal_max_size

@@ -87,8 +87,6 @@ class Scope:
         self.counters: dict[Hashable, int] = {}
         # Responses conversations by response id, least recently used first (bounded).
         self.conversations: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-        # Rendered chat answers by (answer source, request path and bytes, chunk size).
-        self.rendered: dict[tuple[int, str, bytes, int], Reply] = {}
         self._added = 0
         self.api_key = server.default_api_key
         self.chunk_size = server.default_chunk_size
@@ -122,7 +120,6 @@ class Scope:
         index = self.index_for(collection, strategy)
         with self.lock:
             self.collection, self.strategy, self.index = collection, strategy, index
-            self.rendered.clear()
 
     def index_for(self, collection: Collection, strategy: Strategy, path: str = CHAT_PATH) -> Index:
         return self.server.index_for(collection, strategy, path)
@@ -143,7 +140,6 @@ class Scope:
             self.stream_faults.clear()
             self.rate_limit = _fresh(self.server.default_rate_limit)
             self.conversations.clear()
-            self.rendered.clear()
 
     def clear(self) -> None:
         """What a client may reset over HTTP: the journal and the sequence counters. Settings
