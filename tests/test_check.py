@@ -47,6 +47,16 @@ CASES = [
         "/v1/chat/completions?): it can never be reached",
     ),
     (
+        [
+            {
+                "name": "got",
+                "request": postman.request(postman.chat_body(("user", "hi")), "api/chat", "GET"),
+                "response": [postman.example("e", "a")],
+            }
+        ],
+        "item 'got', example 'e': method GET on /api/chat: only POST is served",
+    ),
+    (
         [postman.item("no body", None, postman.example("e", "a"))],
         "item 'no body', example 'e': has no request body, so no request matches it (only "
         "x-mock-response-name reaches it)",
@@ -88,6 +98,67 @@ def test_each_finding(
     assert code == 1
     assert lines[0] == f"{tmp_path / 'c.json'}, {finding}"
     assert lines[-1].startswith("1 finding in ")
+
+
+@pytest.mark.parametrize(
+    ("saved", "shown", "meant"),
+    [
+        ("model/m/conversee", "/model/m/conversee", "/model/m/converse"),
+        ("api/chatt", "/api/chatt", "/api/chat"),
+        ("v2/chatt", "/v2/chatt", "/v2/chat"),
+        (
+            "openai/deployments/d/chat/completion?api-version=2024-10-21",
+            "/openai/deployments/d/chat/completion",
+            "/openai/deployments/d/chat/completions",
+        ),
+        (
+            "v1beta/modles/gemini-2.0-flash:generateContent",
+            "/v1beta/modles/gemini-2.0-flash:generateContent",
+            "/v1beta/models/gemini-2.0-flash:generateContent",
+        ),
+        ("v1/embedings", "/v1/embedings", "/v1/embeddings"),
+        ("api/pull", "/api/pull", None),  # an Ollama path, but not one examples answer
+    ],
+)
+def test_a_mistyped_path_is_shown_as_saved_with_the_path_meant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], saved: str, shown: str, meant: str | None
+) -> None:
+    typo = postman.item("typo", HI, postman.example("e", "a"), path=saved)
+    code, lines = check(tmp_path, capsys, typo)
+    guess = f" (did you mean {meant}?)" if meant else ""
+    assert (code, lines) == (
+        1,
+        [
+            f"{tmp_path / 'c.json'}, item 'typo', example 'e': path {shown} is not served"
+            f"{guess}: it can never be reached",
+            "1 finding in 1 examples",
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("openai/deployments/d/chat/completions?api-version=2024-10-21", HI),
+        ("v2/chat", postman.chat_body(("user", "hi"), model="command-a")),
+        (
+            "v1beta/models/gemini-2.0-flash:generateContent",
+            {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+        ),
+        ("model/m/converse", {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}),
+        ("api/chat", postman.chat_body(("user", "hi"), model="llama3.2")),
+    ],
+    ids=["azure", "cohere", "gemini", "bedrock", "ollama"],
+)
+def test_examples_saved_on_the_providers_paths_have_no_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], path: str, body: dict[str, Any]
+) -> None:
+    saved = postman.item("saved", body, postman.example("e", "a"), path=path)
+    code, lines = check(tmp_path, capsys, saved)
+    assert (code, lines) == (
+        0,
+        [f"{tmp_path / 'c.json'}: 1 examples, no findings (match: conversation)"],
+    )
 
 
 def test_a_retry_sequence_and_per_model_answers_are_fine(

@@ -11,12 +11,14 @@ from typing import Any
 
 import cohere
 import ollama
+import openai
 import pytest
 
 from . import http
 from .conftest import DEFAULT_COLLECTION
+from .providers.test_azure import API_VERSION
 from .providers.test_bedrock import make_client, text_of
-from .providers.test_gemini import _ENVIRONMENT, gemini
+from .providers.test_gemini import _ENVIRONMENT, VERTEX_PATH, gemini
 from .served import serving
 
 GREETING = "Hello! How can I help you today?"
@@ -37,6 +39,15 @@ def test_serve_answers_the_providers_clients_and_logs_each_with_its_model(
         with gemini(url, "v1beta") as sdk:
             chunks = sdk.models.generate_content_stream(model=GEMINI, contents="Hello")
             assert "".join(chunk.text or "" for chunk in chunks) == GREETING
+        with gemini(url, "vertex") as vertex:
+            assert vertex.models.generate_content(model=GEMINI, contents="Hello").text == GREETING
+        with openai.AzureOpenAI(
+            azure_endpoint=url, api_version=API_VERSION, api_key="k", max_retries=0
+        ) as azure:
+            completion = azure.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "Hello"}]
+            )
+            assert completion.choices[0].message.content == GREETING
         hello: Any = [{"role": "user", "content": [{"text": "Hello"}]}]
         with closing(make_client(url, monkeypatch, tmp_path)) as bedrock:
             assert text_of(bedrock.converse(modelId=CLAUDE, messages=hello)) == GREETING
@@ -52,6 +63,8 @@ def test_serve_answers_the_providers_clients_and_logs_each_with_its_model(
         for line_start, model in (
             ("POST /api/chat ", "llama3.2"),
             (f"POST /v1beta/models/{GEMINI}:streamGenerateContent ", GEMINI),
+            (f"POST {VERTEX_PATH}{GEMINI}:generateContent ", GEMINI),
+            ("POST /openai/deployments/gpt-4o/chat/completions ", "gpt-4o"),
             (f"POST /model/{CLAUDE}/converse ", CLAUDE),
             ("POST /v2/chat ", "command-a"),
         ):
@@ -64,10 +77,16 @@ def test_serve_answers_the_providers_clients_and_logs_each_with_its_model(
             f"The request came through the AWS Bedrock door: POST /model/{CLAUDE}/converse."
         )
 
+        journal = {r["path"]: r for r in http.request(url, "GET", "/_llm_mock/requests").json()}
+        # Azure's key and Vertex AI's access token came in the headers those clients send them in.
+        azure_headers = journal["/openai/deployments/gpt-4o/chat/completions"]["headers"]
+        assert azure_headers["api-key"] == "<redacted>"
+        vertex_headers = journal[f"{VERTEX_PATH}{GEMINI}:generateContent"]["headers"]
+        assert vertex_headers["authorization"] == "<redacted>"
         listed = http.request(url, "GET", "/_llm_mock/collection").json()
         doors = {e["name"]: e["door"] for e in listed["examples"]}
         assert doors["Small talk/Hello/Greeting"] == "OpenAI chat"
         assert doors["Models/List models/Mock models"] == "OpenAI models"
         served.process.send_signal(signal.SIGTERM)
         assert served.process.wait(10) == 1, "a miss makes serve exit 1"
-        served.wait_for("pytest-llm-mock stopped: 5 requests, 1 not answered")
+        served.wait_for("pytest-llm-mock stopped: 7 requests, 1 not answered")

@@ -5,11 +5,20 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from . import providers
-from ._collection import CHAT_PATH, Collection, Example, ObjectAnswer, SavedSelection
+from ._collection import (
+    CHAT_PATH,
+    Collection,
+    Example,
+    ObjectAnswer,
+    SavedSelection,
+    canonical_path,
+)
 from ._matching import Index, Strategy
 
 # The routes examples can answer, by canonical path and method.
@@ -22,6 +31,12 @@ SERVED = {
     "/messages": "POST",
 }
 _SIMILAR = {"/chat/completion": CHAT_PATH, "/chat": CHAT_PATH, "/completions/chat": CHAT_PATH}
+# A path's words and separators (`/model/m/converse`: `/`, `model`, `/`, ...), and a door's
+# path parameters: `{deployment}` stands for one segment, `{model_id:path}` for any text.
+_WORDS = re.compile(r"[/:]|[^/:]+")
+_PARAMETER = re.compile(r"\{\w+(:\w+)?\}")
+_SEGMENT, _ANY = "{segment}", "{any}"
+_LIKE = 0.8  # how alike a mistyped word and a door's word are, at least (difflib's ratio)
 
 
 @dataclass(frozen=True)
@@ -97,14 +112,85 @@ def _served(path: str) -> str | None:
     return next((door.method for door in doors if door.path == path), None)
 
 
+def _shown(path: str) -> str:
+    """An example's path as clients send it: a provider's under its own prefix (`/api/chat`,
+    `/model/m/converse`), OpenAI's and Anthropic's under `/v1` (the collection reader drops
+    it, so `/v1/chat/completions` and `/chat/completions` are the same example's)."""
+    return path if providers.for_unknown(path) is not None else "/v1" + path
+
+
+def _meant(shown: str) -> str | None:
+    """The served path a mistyped one most likely meant (`/model/m/converse` for
+    `/model/m/conversee`): a door of the provider whose prefix it is under (of OpenAI's
+    and Anthropic's routes if none) with its words alike and its parameters as given,
+    where a saved example answers."""
+    provider = providers.for_unknown(shown)
+    doors = (
+        [door.path for door in provider.doors]
+        if provider is not None
+        else ["/v1" + path for path in SERVED]
+    )
+    words = _WORDS.findall(shown)
+    fits = [fit for door in doors if (fit := _fit(_door_words(door), words)) is not None]
+    answered = [
+        (cost, path)
+        for cost, path in fits
+        if cost > 0
+        and (canonical_path(path) in SERVED or providers.example_key(canonical_path(path)))
+    ]
+    return min(answered)[1] if answered else None
+
+
+def _door_words(door: str) -> list[str]:
+    words: list[str] = []
+    end = 0
+    for parameter in _PARAMETER.finditer(door):
+        words += _WORDS.findall(door[end : parameter.start()])
+        words.append(_SEGMENT if parameter[1] is None else _ANY)
+        end = parameter.end()
+    return words + _WORDS.findall(door[end:])
+
+
+def _fit(door: Sequence[str], words: Sequence[str], at: int = 0) -> tuple[float, str] | None:
+    """How far `words[at:]` are from the door's (the sum of the misspellings, 0 for none) and
+    the path the door gives with them, or None if they do not fit it."""
+    if not door:
+        return None if at < len(words) else (0.0, "")
+    head, rest = door[0], door[1:]
+    if head in (_SEGMENT, _ANY):  # one word or more, within a segment for `{deployment}`
+        fits: list[tuple[float, str]] = []
+        for end in range(at + 1, len(words) + 1):
+            if head == _SEGMENT and words[end - 1] == "/":
+                break
+            fit = _fit(rest, words, end)
+            if fit is not None:
+                fits.append((fit[0], "".join(words[at:end]) + fit[1]))
+        return min(fits) if fits else None
+    cost = _misspelled(head, words[at]) if at < len(words) else None
+    fit = _fit(rest, words, at + 1) if cost is not None else None
+    return None if cost is None or fit is None else (cost + fit[0], head + fit[1])
+
+
+def _misspelled(meant: str, written: str) -> float | None:
+    """0 for the same word, more the less alike they are; None for another word."""
+    if meant == written:
+        return 0.0
+    if "/" in (meant, written) or ":" in (meant, written):
+        return None
+    alike = SequenceMatcher(None, meant, written).ratio()
+    return 1 - alike if alike >= _LIKE else None
+
+
 def _example_problems(example: Example, index: Index) -> list[str]:
     served = _served(example.path)
+    shown = _shown(example.path)
     if served is None:
         hint = _SIMILAR.get(example.path)
-        guess = f" (did you mean /v1{hint}?)" if hint else ""
-        return [f"path /v1{example.path} is not served{guess}: it can never be reached"]
+        meant = "/v1" + hint if hint else _meant(shown)
+        guess = f" (did you mean {meant}?)" if meant else ""
+        return [f"path {shown} is not served{guess}: it can never be reached"]
     if example.method != served:
-        return [f"method {example.method} on /v1{example.path}: only {served} is served"]
+        return [f"method {example.method} on {shown}: only {served} is served"]
     problems = []
     if example.path == CHAT_PATH and example.request is None:
         problems.append(

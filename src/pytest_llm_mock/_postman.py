@@ -406,7 +406,9 @@ class _Reader:
             except RequestError as exc:
                 param = f" ({exc.param})" if exc.param else ""
                 raise self.error(
-                    f"not a {provider.name} request{param}: {exc.message}", where, field + ".raw"
+                    f"not a valid {provider.name} request{param}: {exc.message}",
+                    where,
+                    field + ".raw",
                 ) from None
         if path in (CHAT_PATH, RESPONSES_PATH, COMPLETIONS_PATH, MESSAGES_PATH):
             decoded = self.decode(body, where, field)

@@ -13,7 +13,6 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -91,6 +90,8 @@ class Recorder:
     ) -> Upstream:
         """POST `body` to the upstream's `path` (`/chat/completions`, `/api/chat`, ...),
         with the headers `credentials` adds."""
+        import http.client  # on first use: serve and the plugin start without it (10 ms)
+
         parts = urlsplit(self.upstream)
         kind = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection

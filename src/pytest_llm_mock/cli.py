@@ -17,7 +17,6 @@ from functools import partial
 from pathlib import Path
 
 from ._capture import Capturer
-from ._check import findings
 from ._collection import CollectionError, default_collection_path
 from ._connections import raise_open_file_limit
 from ._faults import Failure, RateLimit
@@ -151,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Exit 0 clean, 1 with findings (a file that does not parse is one), 2 usage error."""
+    from ._check import findings  # serve does without it
+
     path = Path(args.collection)
     try:
         strategy = resolve_strategy(args.match)

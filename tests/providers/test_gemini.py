@@ -332,8 +332,16 @@ def test_automatic_function_calling_runs_the_tool_and_sends_its_result(
     assert result == {"name": "get_weather", "response": {"result": "21 °C"}}
 
 
-def test_structured_output_parses_into_the_schema(chats: LLMMockServer) -> None:
-    with gemini(chats.url, "v1beta") as sdk:
+def generate_path(kind: str, model: str = MODEL, *, stream: bool = False) -> str:
+    """The path the client of `kind` ("v1", "v1beta" or "vertex") posts `model`'s turn to."""
+    method = "streamGenerateContent" if stream else "generateContent"
+    prefix = VERTEX_PATH if kind == "vertex" else f"/{kind}/models/"
+    return f"{prefix}{model}:{method}"
+
+
+@pytest.mark.parametrize("kind", ["v1beta", "vertex"])
+def test_structured_output_parses_into_the_schema(chats: LLMMockServer, kind: str) -> None:
+    with gemini(chats.url, kind) as sdk:
         response = sdk.models.generate_content(
             model=MODEL,
             contents="Weather in Paris as JSON",
@@ -342,7 +350,9 @@ def test_structured_output_parses_into_the_schema(chats: LLMMockServer) -> None:
             ),
         )
     assert response.parsed == Weather(city="Paris", celsius=21.5)
-    sent = chats.requests[-1].json
+    request = chats.requests[-1]
+    assert (request.path, request.example) == (generate_path(kind), "weather json/weather json")
+    sent = request.json
     assert sent is not None
     assert sent["generationConfig"]["responseMimeType"] == "application/json"
 
@@ -399,7 +409,8 @@ def test_an_example_saved_for_gemini_is_served_as_saved(tmp_path: Path) -> None:
     assert other.text == "Any model."
 
 
-def test_a_google_shaped_error_example_is_the_clients_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["v1", "vertex"])
+def test_a_google_shaped_error_example_is_the_clients_error(tmp_path: Path, kind: str) -> None:
     down = {"error": {"code": 503, "message": "Gemini is down.", "status": "UNAVAILABLE"}}
     item = postman.item(
         "down",
@@ -408,12 +419,18 @@ def test_a_google_shaped_error_example_is_the_clients_error(tmp_path: Path) -> N
         path=f"v1beta/models/{MODEL}:streamGenerateContent",
     )
     path = postman.write(tmp_path / "c.json", postman.collection(item))
-    with LLMMockServer(path, strict=False) as server, gemini(server.url) as sdk:
+    with LLMMockServer(path, strict=False) as server, gemini(server.url, kind) as sdk:
         for stream in (False, True):
             with pytest.raises(errors.ServerError) as raised:
                 _generate(sdk, MODEL, "Are you there?", stream=stream)
             assert (raised.value.code, raised.value.status) == (503, "UNAVAILABLE")
             assert raised.value.message == "Gemini is down."
+            request = server.requests[-1]
+            assert (request.path, request.status, request.example) == (
+                generate_path(kind, stream=stream),
+                503,
+                "down/down",
+            )
 
 
 def test_a_miss_is_captured_on_geminis_path_and_answers_once_filled(tmp_path: Path) -> None:
@@ -572,27 +589,32 @@ def _generate(client: genai.Client, model: str, contents: Any, *, stream: bool) 
 
 @pytest.mark.parametrize("case", ERRORS, ids=[case[0] for case in ERRORS])
 @pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("kind", ["v1", "vertex"])
 def test_errors_are_the_clients_own_exceptions(
-    standalone: LLMMockServer, client: genai.Client, case: Any, stream: bool
+    standalone: LLMMockServer, kind: str, case: Any, stream: bool
 ) -> None:
-    setup, kind, code, status = case
+    setup, exception, code, status = case
     model = MODEL
     contents: Any = "Hello"
-    if setup.startswith("fail_next"):
-        standalone.fail_next(code, retry_after=2, model=MODEL)
-    elif setup == "rate_limit":
-        standalone.rate_limit(1)
-        _generate(client, model, contents, stream=stream)  # the one request allowed
-    elif setup == "error example":  # the default collection's 503 for this model
-        model, contents = "mock-claude-sonnet-4", "Summarize the quarterly report in one sentence."
-    elif setup == "no match":
-        contents = "nothing answers this"
-    elif setup == "wrong key":
-        standalone.require_api_key = "the-right-key"
-    elif setup == "bad request":  # a turn of a role Gemini does not have
-        contents = [types.Content(role="assistant", parts=[types.Part(text="Hi")])]
-    with pytest.raises(kind) as raised:
-        _generate(client, model, contents, stream=stream)
+    with gemini(standalone.url, kind) as client:
+        if setup.startswith("fail_next"):
+            standalone.fail_next(code, retry_after=2, model=MODEL)
+        elif setup == "rate_limit":
+            standalone.rate_limit(1)
+            _generate(client, model, contents, stream=stream)  # the one request allowed
+        elif setup == "error example":  # the default collection's 503 for this model
+            model, contents = (
+                "mock-claude-sonnet-4",
+                "Summarize the quarterly report in one sentence.",
+            )
+        elif setup == "no match":
+            contents = "nothing answers this"
+        elif setup == "wrong key":
+            standalone.require_api_key = "the-right-key"
+        elif setup == "bad request":  # a turn of a role Gemini does not have
+            contents = [types.Content(role="assistant", parts=[types.Part(text="Hi")])]
+        with pytest.raises(exception) as raised:
+            _generate(client, model, contents, stream=stream)
     error: errors.APIError = raised.value
     assert (error.code, error.status) == (code, status)
     assert error.message
@@ -603,7 +625,12 @@ def test_errors_are_the_clients_own_exceptions(
     assert len(standalone.requests) == (2 if setup == "rate_limit" else 1)
     # A request refused before it is read is journaled with its path's model, not as a stream.
     read = setup not in ("rate_limit", "wrong key", "bad request")
-    assert (request.status, request.model, request.stream) == (code, model, stream and read)
+    assert (request.path, request.status, request.model, request.stream) == (
+        generate_path(kind, model, stream=stream),
+        code,
+        model,
+        stream and read,
+    )
     if setup.startswith("fail_next"):
         assert error.response.headers["retry-after"] == "2"
 
