@@ -27,6 +27,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -195,6 +196,40 @@ class Child:
 
     def pids(self) -> list[int]:
         return [self.process.pid, *descendants(self.process.pid)]
+
+
+class ProcessContender(Contender):
+    """A process form: its command line (`argv`) run as a `Child` on a free port, in its folder."""
+
+    form = "process"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.child: Child | None = None
+
+    @abstractmethod
+    def argv(self) -> list[str]:
+        """Its command line, serving on `self.port`."""
+
+    def env(self) -> dict[str, str]:
+        """Variables set over the bench's own environment for the child (none by default)."""
+        return {}
+
+    def start(self) -> None:
+        self.port = free_port()
+        self.child = Child(self.argv(), self.folder, env=self.env())
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+    def pids(self) -> list[int]:
+        return self.child.pids() if self.child else []
+
+
+def installed(command: str) -> str:
+    """The path of `command` as installed beside the running interpreter (its venv's bin)."""
+    return str(Path(sys.executable).parent / command)
 
 
 def exited(process: subprocess.Popen[bytes], timeout: float) -> bool:

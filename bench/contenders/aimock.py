@@ -14,9 +14,7 @@ from . import (
     TOOL_ANSWER,
     TOOL_ARGUMENTS,
     TOOL_CALL_ID,
-    Child,
-    Contender,
-    free_port,
+    ProcessContender,
 )
 
 CLI = NODE_MODULES / "@copilotkit" / "aimock" / "dist" / "cli.js"
@@ -49,24 +47,13 @@ def version() -> str:
     return str(package["version"])
 
 
-class Aimock(Contender):
+class Aimock(ProcessContender):
     name = "aimock"
-    form = "process"
     how: ClassVar[str] = HOW
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
         self.fixtures = write_fixtures(folder / "fixtures.json")
-        self.child: Child | None = None
 
-    def start(self) -> None:
-        self.port = free_port()
-        argv = ["node", str(CLI), "-p", str(self.port), "-f", str(self.fixtures)]
-        self.child = Child(argv, self.folder)
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-    def pids(self) -> list[int]:
-        return self.child.pids() if self.child else []
+    def argv(self) -> list[str]:
+        return ["node", str(CLI), "-p", str(self.port), "-f", str(self.fixtures)]

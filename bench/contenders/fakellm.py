@@ -7,11 +7,10 @@ Its streams sleep 10 ms after every chunk, in its code, with no setting to turn 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import ClassVar
 
-from . import ANSWER, STREAM_TEXT, TOOL_ANSWER, TOOL_RESULT, Child, Contender, free_port
+from . import ANSWER, STREAM_TEXT, TOOL_ANSWER, TOOL_RESULT, ProcessContender, installed
 
 HOW = "a fakellm.yaml of four rules (first match wins)"
 
@@ -40,26 +39,15 @@ def write_config(path: Path) -> Path:
     return path
 
 
-class Fakellm(Contender):
+class Fakellm(ProcessContender):
     name = "fakellm"
-    form = "process"
     embeddings = False
     how: ClassVar[str] = HOW
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
         self.config = write_config(folder / "fakellm.yaml")
-        self.child: Child | None = None
 
-    def start(self) -> None:
-        self.port = free_port()
-        command = str(Path(sys.executable).parent / "fakellm")
-        argv = [command, "serve", "--port", str(self.port), "--config", str(self.config)]
-        self.child = Child(argv, self.folder)
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-    def pids(self) -> list[int]:
-        return self.child.pids() if self.child else []
+    def argv(self) -> list[str]:
+        port, config = str(self.port), str(self.config)
+        return [installed("fakellm"), "serve", "--port", port, "--config", config]

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from . import HELLO, MODEL, STREAM, STREAM_TEXT, Child, Contender, free_port
+from . import HELLO, MODEL, STREAM, STREAM_TEXT, Contender, ProcessContender
 from .wire import completion_bytes, embedding_bytes, sse_bytes
 
 HOW = "expect_request(json=...).respond_with_data(...) with the bytes ours sends"
@@ -63,22 +63,9 @@ threading.Event().wait()
 """
 
 
-class HttpserverProcess(Contender):
+class HttpserverProcess(ProcessContender):
     name = "pytest-httpserver"
-    form = "process"
     how: ClassVar[str] = "no command line: a host script starts HTTPServer as above"
 
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder)
-        self.child: Child | None = None
-
-    def start(self) -> None:
-        self.port = free_port()
-        self.child = Child([sys.executable, "-c", HOST_SCRIPT, str(self.port)], self.folder)
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-    def pids(self) -> list[int]:
-        return self.child.pids() if self.child else []
+    def argv(self) -> list[str]:
+        return [sys.executable, "-c", HOST_SCRIPT, str(self.port)]

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import sys
 from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar
 
-from . import ANSWER, STREAM_TEXT, Child, Contender, free_port
+from . import ANSWER, STREAM_TEXT, Contender, ProcessContender, installed
 
 HOW = "two permanent replies (times=None), for streams and not; tool calls its auto mode's"
 CHAT = "*/chat/completions"
@@ -52,19 +51,12 @@ class LlmockThread(Contender):
         self.server.stop()
 
 
-class LlmockProcess(Contender):
+class LlmockProcess(ProcessContender):
     name = "llmock"
-    form = "process"
     how: ClassVar[str] = "llmock serve; the same replies POSTed to /_llmock/scenario"
 
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder)
-        self.child: Child | None = None
-
-    def start(self) -> None:
-        self.port = free_port()
-        command = str(Path(sys.executable).parent / "llmock")
-        self.child = Child([command, "serve", "--port", str(self.port)], self.folder)
+    def argv(self) -> list[str]:
+        return [installed("llmock"), "serve", "--port", str(self.port)]
 
     def configure(self) -> None:
         """Once it answers: the scripted replies (before, it answers its own default text)."""
@@ -75,10 +67,3 @@ class LlmockProcess(Contender):
         response.read()
         connection.close()
         assert response.status < 300, response.status
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-    def pids(self) -> list[int]:
-        return self.child.pids() if self.child else []

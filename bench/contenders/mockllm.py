@@ -17,16 +17,14 @@ counts words instead, as it would once the encoding is cached on a connected mac
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import ClassVar
 
-from . import ANSWER, STREAM_TEXT, Child, Contender, free_port
+from . import ANSWER, STREAM_TEXT, ProcessContender, installed
 
 
-class Mockllm(Contender):
+class Mockllm(ProcessContender):
     name = "mockllm"
-    form = "process"
     embeddings = False
     stream_text: ClassVar[str] = STREAM_TEXT[:100]
     how: ClassVar[str] = "a responses.yml: prompts to answers; the stream in unknown_response"
@@ -39,18 +37,7 @@ class Mockllm(Contender):
             "defaults": {"unknown_response": self.stream_text},
         }
         self.responses.write_text(json.dumps(answers, indent=1))
-        self.child: Child | None = None
 
-    def start(self) -> None:
-        self.port = free_port()
-        command = str(Path(sys.executable).parent / "mockllm")
-        argv = [command, "start", "--responses", str(self.responses)]
-        argv += ["--host", "127.0.0.1", "--port", str(self.port)]
-        self.child = Child(argv, self.folder)
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-    def pids(self) -> list[int]:
-        return self.child.pids() if self.child else []
+    def argv(self) -> list[str]:
+        argv = [installed("mockllm"), "start", "--responses", str(self.responses)]
+        return [*argv, "--host", "127.0.0.1", "--port", str(self.port)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,9 +17,9 @@ from . import (
     TOOL_CALL_ID,
     WEATHER,
     WEATHER_RESULT,
-    Child,
     Contender,
-    free_port,
+    ProcessContender,
+    installed,
 )
 
 HOW = "a Postman collection of four examples; the stream's with x-llm-mock-chunk-size: 4"
@@ -97,25 +96,14 @@ class OursThread(Contender):
         self.server.reset()
 
 
-class OursProcess(Contender):
+class OursProcess(ProcessContender):
     name = "pytest-llm-mock serve"
-    form = "process"
     how: ClassVar[str] = HOW
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
         self.collection = write_collection(folder / "collection.json")
-        self.child: Child | None = None
 
-    def start(self) -> None:
-        self.port = free_port()
-        command = Path(sys.executable).parent / "pytest-llm-mock"
-        argv = [str(command), "serve", str(self.collection), "--port", str(self.port)]
-        self.child = Child(argv, self.folder)
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-    def pids(self) -> list[int]:
-        return self.child.pids() if self.child else []
+    def argv(self) -> list[str]:
+        command = installed("pytest-llm-mock")
+        return [command, "serve", str(self.collection), "--port", str(self.port)]

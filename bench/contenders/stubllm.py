@@ -5,7 +5,6 @@ otherwise (`stream_chunk_delay_ms`, documented): set to 0 here, as for every oth
 from __future__ import annotations
 
 import json
-import sys
 from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,9 +16,9 @@ from . import (
     TOOL_ARGUMENTS,
     TOOL_CALL_ID,
     TOOL_RESULT,
-    Child,
     Contender,
-    free_port,
+    ProcessContender,
+    installed,
 )
 
 HOW = "a fixtures file (YAML) of four fixtures; stream_chunk_delay_ms: 0"
@@ -85,25 +84,14 @@ class StubllmThread(Contender):
         self.server.stop()
 
 
-class StubllmProcess(Contender):
+class StubllmProcess(ProcessContender):
     name = "stubllm"
-    form = "process"
     how: ClassVar[str] = "stubllm serve --fixture-file with the same fixtures"
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
         self.fixtures = write_fixtures(folder / "fixtures.yaml")
-        self.child: Child | None = None
 
-    def start(self) -> None:
-        self.port = free_port()
-        command = str(Path(sys.executable).parent / "stubllm")
-        argv = [command, "serve", "--port", str(self.port), "--fixture-file", str(self.fixtures)]
-        self.child = Child(argv, self.folder)
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-    def pids(self) -> list[int]:
-        return self.child.pids() if self.child else []
+    def argv(self) -> list[str]:
+        port, fixtures = str(self.port), str(self.fixtures)
+        return [installed("stubllm"), "serve", "--port", port, "--fixture-file", fixtures]
