@@ -202,7 +202,7 @@ TOOL_RESULT = {TOOL_RESULT!r}
 TOOL_ANSWER = {TOOL_ANSWER!r}
 CHAT, JSON, EVENTS = "/v1/chat/completions", "application/json", "text/event-stream"
 COMPLETION = {completion_bytes()!r}
-SSE = {sse_bytes(STREAM_TEXT, 4)!r}
+SSE = {sse_bytes()!r}
 TOOL_CALL = {tool_call_bytes()!r}
 TOOL_REPLY = {tool_answer_bytes()!r}
 

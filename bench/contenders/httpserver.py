@@ -7,24 +7,26 @@ command line; its process form is a short host script, for start, stop and memor
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from . import HELLO, MODEL, STREAM, STREAM_TEXT, Contender, ProcessContender
-from .wire import completion_bytes, embedding_bytes, sse_bytes
+from . import HELLO, MODEL, STREAM, Contender, ProcessContender
+from .wire import embedding_bytes, ours, save
 
 HOW = "expect_request(json=...).respond_with_data(...) with the bytes ours sends"
 
 
-def configure(server: Any) -> None:
-    """The expectations of the benchmark: the chat answer, the stream, an embedding."""
+def configure(server: Any, answers: Mapping[str, bytes]) -> None:
+    """The expectations of the benchmark: the chat answer, the stream (`answers`: the bytes
+    ours sends), an embedding."""
     chat = "/v1/chat/completions"
     server.expect_request(chat, json={"messages": HELLO, "model": MODEL}).respond_with_data(
-        completion_bytes(), content_type="application/json"
+        answers["answer"], content_type="application/json"
     )
     server.expect_request(
         chat, json={"messages": STREAM, "model": MODEL, "stream": True}
-    ).respond_with_data(sse_bytes(STREAM_TEXT, 4), content_type="text/event-stream")
+    ).respond_with_data(answers["stream"], content_type="text/event-stream")
     server.expect_request("/v1/embeddings").respond_with_data(
         embedding_bytes(), content_type="application/json"
     )
@@ -40,7 +42,7 @@ class HttpserverThread(Contender):
         from pytest_httpserver import HTTPServer
 
         self.server = HTTPServer(host="127.0.0.1", port=0)
-        configure(self.server)
+        configure(self.server, ours())
 
     def start(self) -> None:
         self.server.start()
@@ -52,12 +54,14 @@ class HttpserverThread(Contender):
 
 HOST_SCRIPT = f"""
 import logging, sys, threading
+from pathlib import Path
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from contenders.httpserver import configure
+from contenders.wire import load
 from pytest_httpserver import HTTPServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 server = HTTPServer(host="127.0.0.1", port=int(sys.argv[1]))
-configure(server)
+configure(server, load(Path(sys.argv[2])))
 server.start()
 threading.Event().wait()
 """
@@ -67,5 +71,9 @@ class HttpserverProcess(ProcessContender):
     name = "pytest-httpserver"
     how: ClassVar[str] = "no command line: a host script starts HTTPServer as above"
 
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.answers = save(folder / "answers.json")  # written here: the script only reads
+
     def argv(self) -> list[str]:
-        return [sys.executable, "-c", HOST_SCRIPT, str(self.port)]
+        return [sys.executable, "-c", HOST_SCRIPT, str(self.port), str(self.answers)]
