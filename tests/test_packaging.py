@@ -28,5 +28,5 @@ def test_the_wheel_embeds_the_default_collection(tmp_path: Path) -> None:
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         text = archive.read(entry_points).decode()
     assert "[pytest11]\nllm_mock = pytest_llm_mock.plugin" in text
-    assert "pytest-llm-mock = pytest_llm_mock.cli:main" in text
+    assert "pytest-llm-mock = pytest_llm_mock.cli:run" in text
     assert not any(n.startswith(("tests/", "examples/")) for n in names)

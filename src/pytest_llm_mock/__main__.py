@@ -3,6 +3,6 @@
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
 
-from .cli import main
+from .cli import run
 
-raise SystemExit(main())
+run()

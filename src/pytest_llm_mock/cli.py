@@ -6,7 +6,9 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -136,6 +138,19 @@ def _parser() -> argparse.ArgumentParser:
         help=f"match strategy: {', '.join(STRATEGY_NAMES)} (default conversation)",
     )
     return parser
+
+
+def run() -> None:
+    """The `pytest-llm-mock` command (and `python -m pytest_llm_mock`): `main()`, then exit.
+
+    Once serve has stopped and said so, there is nothing left to do but exit, and Python's own
+    clean-up (the modules, the threads' states) would take longer than the stop itself: the
+    command ends at once, its output flushed. `main()` itself returns, for callers in Python."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a reader that went away: exit all the same
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
