@@ -250,6 +250,54 @@ def test_the_v1_api_is_the_openai_routes(
     ]
 
 
+def test_every_body_and_event_under_azures_paths_validates_against_the_spec(
+    standalone: LLMMockServer, validate: openapi.Validate
+) -> None:
+    """Legacy completions (plain and streamed), a tool call (plain and streamed), structured
+    output, the Responses stream's events and the error bodies, as sent on Azure's paths."""
+    deployment = f"/openai/deployments/gpt-4o/{{}}?api-version={API_VERSION}"
+
+    def post(path: str, body: dict[str, Any]) -> http.HttpResponse:
+        return http.request(standalone.url, "POST", path, body, {"api-key": "k"})
+
+    def data(response: http.HttpResponse) -> list[Any]:
+        lines = response.body.decode().splitlines()
+        return sse_chunks(iter(lines))
+
+    legacy = {"model": "instruct", "prompt": "Hello"}
+    validate("CreateCompletionResponse", post(deployment.format("completions"), legacy).json())
+    for chunk in data(post(deployment.format("completions"), {**legacy, "stream": True})):
+        # As in test_completions: the spec types finish_reason as a string where real
+        # streams send null until a choice's last chunk.
+        for choice in chunk["choices"]:
+            choice["finish_reason"] = choice["finish_reason"] or "stop"
+        validate("CreateCompletionResponse", chunk)
+    standalone.add_response(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
+    standalone.add_response('{"city": "Paris", "celsius": 21.5}', contains="as JSON")
+    ask = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Weather?"}]}
+    chat = deployment.format("chat/completions")
+    called = post(chat, {**ask, "tools": TOOLS}).json()
+    validate("CreateChatCompletionResponse", called)
+    assert called["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    for chunk in data(post(chat, {**ask, "tools": TOOLS, "stream": True})):
+        validate("CreateChatCompletionStreamResponse", chunk)
+    as_json = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Paris as JSON"}]}
+    validate("CreateChatCompletionResponse", post(chat, as_json).json())
+    responses = f"/openai/responses?api-version={API_VERSION}"
+    streamed = post(responses, {"model": "gpt-4o", "input": "Hello", "stream": True})
+    events = [
+        json.loads(line[6:]) for line in streamed.body.decode().splitlines() if line[:6] == "data: "
+    ]
+    assert events[-1]["type"] == "response.completed"
+    for event in events:
+        validate("ResponseStreamEvent", event)
+    for status in (429, 503):
+        standalone.fail_next(status)
+        failed = post(chat, ask)
+        assert failed.status == status
+        validate("ErrorResponse", failed.json())
+
+
 def test_the_azure_models_route(azure: openai.AzureOpenAI) -> None:
     assert "mock-gpt-4" in [m.id for m in azure.models.list()]
     with pytest.raises(openai.NotFoundError):
