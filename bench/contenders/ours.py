@@ -70,7 +70,11 @@ def write_collection(path: Path) -> Path:
         item("Weather", WEATHER, json.dumps(tool_call)),
         item("Weather result", WEATHER_RESULT, TOOL_ANSWER),
     ]
-    path.write_text(json.dumps({"info": {"name": "bench"}, "item": items}))
+    # Written once (the bench's folders are new each run): the collection is the user's file,
+    # there before any server starts; one rewritten before each start would be parsed anew by
+    # each, as an edited one is.
+    if not path.is_file():
+        path.write_text(json.dumps({"info": {"name": "bench"}, "item": items}))
     return path
 
 

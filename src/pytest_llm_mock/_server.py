@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 _CLOSE_POLL = 0.001  # seconds between checks for connections still finishing a response
+_TURNS = 4  # turns of the loop looked at before polling: a closed connection goes in one or two
 _GRACE = 5.0  # seconds an answer at work may take to finish when the server stops
 _SETTLE = 1.0  # seconds an answer whose connection was cut has to return before it is cancelled
 # Seconds a connection may wait for its next request. Longer than the idle expiry of client
@@ -198,17 +200,12 @@ async def _shutdown(server: uvicorn.Server) -> None:
     for connection in list(state.connections):
         connection.shutdown()
     # Answers at work get the grace period; answers in a pause would only wait it out.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + _GRACE
-    while len(state.connections) > paused() and loop.time() < deadline:
-        await asyncio.sleep(_CLOSE_POLL)
+    await _until(lambda: len(state.connections) <= paused(), _GRACE)
     # A cut connection is a disconnect to the app: pauses end, streams stop, answers return
     # without an error, and the client gets a closed connection.
     for connection in list(state.connections):
         connection.transport.abort()
-    deadline = loop.time() + _SETTLE
-    while state.tasks and loop.time() < deadline:
-        await asyncio.sleep(_CLOSE_POLL)
+    await _until(lambda: not state.tasks, _SETTLE)
     tasks = list(state.tasks)
     for task in tasks:  # an answer that ignored its disconnect
         task.cancel()
@@ -217,6 +214,18 @@ async def _shutdown(server: uvicorn.Server) -> None:
     for listener in server.servers:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(listener.wait_closed(), _SETTLE)
+
+
+async def _until(done: Callable[[], bool], timeout: float) -> None:
+    """Wait until `done()`, `timeout` seconds at most. A connection closed now is gone a turn
+    or two of the loop later: those turns are looked at first, then every `_CLOSE_POLL`."""
+    for _ in range(_TURNS):
+        if done():
+            return
+        await asyncio.sleep(0)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(_CLOSE_POLL)
 
 
 async def _stop_accepting(server: uvicorn.Server) -> None:
