@@ -10,13 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai import DefaultHttpxClient, OpenAI
+from openai import AsyncOpenAI, DefaultHttpxClient, OpenAI
 
 from pytest_llm_mock import LLMMockServer
 
 HELLO: Any = [{"role": "user", "content": "Hello"}]
 # httpx2 for openai 3.x, httpx for 1.x and 2.x: the module the SDK sends through.
 TRANSPORT = import_module(DefaultHttpxClient.__mro__[1].__module__.split(".")[0])
+
+
+def both_answer(sync_client: OpenAI, async_client: AsyncOpenAI) -> None:
+    """Each client's chat call gets the default collection's greeting."""
+    answer = sync_client.chat.completions.create(model="mock-llm-v1", messages=HELLO)
+    assert answer.choices[0].message.content == "Hello! How can I help you today?"
+
+    async def ask() -> str | None:
+        reply = await async_client.chat.completions.create(model="mock-llm-v1", messages=HELLO)
+        return reply.choices[0].message.content
+
+    assert asyncio.run(ask()) == "Hello! How can I help you today?"
 
 
 def test_helper_clients_skip_the_tls_set_up_a_plain_client_does(
@@ -34,14 +46,7 @@ def test_helper_clients_skip_the_tls_set_up_a_plain_client_does(
     sync_client = standalone.openai_client(max_retries=0)
     async_client = standalone.async_openai_client(max_retries=0)
     assert loads == []
-    answer = sync_client.chat.completions.create(model="mock-llm-v1", messages=HELLO)
-    assert answer.choices[0].message.content == "Hello! How can I help you today?"
-
-    async def ask() -> str | None:
-        reply = await async_client.chat.completions.create(model="mock-llm-v1", messages=HELLO)
-        return reply.choices[0].message.content
-
-    assert asyncio.run(ask()) == "Hello! How can I help you today?"
+    both_answer(sync_client, async_client)
     OpenAI(base_url=standalone.base_url, api_key="key").close()
     assert loads != [], "the count sees the TLS set-up of a plain client"
 
@@ -121,3 +126,22 @@ def test_each_tests_client_reuses_the_connection_and_one_left_in_use_is_closed(
     )
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=4)
+
+
+def test_helper_clients_never_go_through_a_proxy_from_the_environment(
+    standalone: LLMMockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy named in the environment (a CI runner's) cannot reach the test's 127.0.0.1: the
+    helpers' clients send straight to the server, whatever HTTP_PROXY and ALL_PROXY say."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    both_answer(
+        standalone.openai_client(max_retries=0), standalone.async_openai_client(max_retries=0)
+    )
+    with (
+        OpenAI(base_url=standalone.base_url, api_key="k", max_retries=0) as plain,
+        pytest.raises(Exception, match="Connection"),
+    ):
+        plain.chat.completions.create(model="mock-llm-v1", messages=HELLO)  # the proxy's way

@@ -10,6 +10,7 @@ import pytest
 
 from pytest_llm_mock import CollectionError, load_collection
 from pytest_llm_mock._collection import ObjectAnswer, TextAnswer, canonical_path
+from pytest_llm_mock._postman import load_cached
 
 from . import postman
 
@@ -377,3 +378,19 @@ def test_a_pattern_without_model_fits_any_model(tmp_path: Path) -> None:
     collection = load(tmp_path, postman.collection(postman.chat_item("x", body, "a")))
     assert collection.examples[0].model is None
     assert collection.models == ()
+
+
+def test_a_cached_collection_follows_its_symlink_when_it_points_elsewhere(tmp_path: Path) -> None:
+    """Loaded once per file until it changes, and a symlink pointed at another file is a change
+    even when neither file is: the other file's collection is served."""
+    item = postman.chat_item("hello", postman.chat_body(("user", "Hello")), "Hi")
+    first = postman.write(tmp_path / "a.json", postman.collection(item, name="first"))
+    second = postman.write(tmp_path / "b.json", postman.collection(item, name="second"))
+    link = tmp_path / "collection.json"
+    link.symlink_to(first)
+    assert load_cached(link).name == "first"
+    assert load_cached(link) is load_cached(str(link))  # parsed once
+    pointed = tmp_path / "pointed.json"
+    pointed.symlink_to(second)
+    pointed.replace(link)  # the link now names the second file; neither file changed
+    assert load_cached(link).name == "second"

@@ -3,6 +3,8 @@ answered while an upstream call is in flight."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
 import time
 import urllib.request
@@ -14,6 +16,7 @@ from pytest_llm_mock import LLMMockServer
 from pytest_llm_mock._record import Recorder
 
 from .conftest import DEFAULT_COLLECTION
+from .served import serving
 
 UPSTREAM_DELAY = 3.0
 
@@ -70,3 +73,35 @@ def test_the_recorded_example_answers_the_next_request_offline(
                 )
                 assert completion.choices[0].message.content == "recorded once"
         assert len(upstream.requests) == 1, "the second request is answered by the recording"
+
+
+def test_serve_stopped_during_a_slow_recording_still_saves_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upstream answer slower than serve's grace period at stop (5 s) is still saved: once
+    stopped, serve waits for the recording before it exits."""
+    monkeypatch.setenv("LLM_MOCK_UPSTREAM_API_KEY", "sk-upstream")  # serve inherits it
+    collection = tmp_path / "collection.json"
+    collection.write_bytes(DEFAULT_COLLECTION.read_bytes())
+    arrived = threading.Event()
+    with LLMMockServer() as upstream:
+        upstream.add_response("from the slow upstream")
+        upstream.latency = 7.0
+        upstream._state.journal.listen(lambda _: arrived.set())
+        with serving(str(collection), "--record", upstream.base_url, cwd=tmp_path) as served:
+            body = b'{"model": "m", "messages": [{"role": "user", "content": "Not in it"}]}'
+            request = urllib.request.Request(
+                served.base_url + "/chat/completions",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+
+            def ask() -> None:
+                with contextlib.suppress(OSError):  # serve cuts it as it stops
+                    urllib.request.urlopen(request, timeout=30).read()
+
+            threading.Thread(target=ask, daemon=True).start()
+            assert arrived.wait(10), "the upstream was asked"
+            served.process.send_signal(signal.SIGTERM)
+            served.process.wait(30)
+    assert "from the slow upstream" in collection.read_text(encoding="utf-8")

@@ -21,21 +21,27 @@ def reply(size: int) -> Reply:
     return Reply(200, b"x" * size)
 
 
+def key(source: object, chunk_size: int, seed: str = "seed") -> tuple[int, str, str, bytes, int]:
+    return Rendered.key(source, seed, "/chat/completions", b"{}", chunk_size)
+
+
 def test_the_cache_keeps_the_newest_within_its_bytes_and_knows_its_sources() -> None:
     rendered = Rendered(max_bytes=6400)
     sources = [object() for _ in range(130)]
     for number, source in enumerate(sources):
-        rendered.put(source, "/chat/completions", b"{}", number, reply(50))
+        rendered.put(source, key(source, number), reply(50))
     # 123 entries of 52 bytes fit in 6,400: the oldest 7 went, the newest stayed.
     assert len(rendered) == 123
-    assert rendered.get(sources[6], "/chat/completions", b"{}", 6) is None
-    assert rendered.get(sources[7], "/chat/completions", b"{}", 7) == reply(50)
-    assert rendered.get(sources[129], "/chat/completions", b"{}", 129) == reply(50)
+    assert rendered.get(sources[6], key(sources[6], 6)) is None
+    assert rendered.get(sources[7], key(sources[7], 7)) == reply(50)
+    assert rendered.get(sources[129], key(sources[129], 129)) == reply(50)
+    # Another seed (another collection's name for an added response) is another reply.
+    assert rendered.get(sources[129], key(sources[129], 129, seed="other")) is None
     # The same key for another object (another example) is not its reply.
-    assert rendered.get(object(), "/chat/completions", b"{}", 129) is None
+    assert rendered.get(object(), key(sources[129], 129)) is None
     # An entry larger than a 64th of the bound (100 bytes) is rendered each time, never kept.
-    rendered.put(sources[0], "/chat/completions", b"{}", 0, reply(99))
-    assert rendered.get(sources[0], "/chat/completions", b"{}", 0) is None
+    rendered.put(sources[0], key(sources[0], 0), reply(99))
+    assert rendered.get(sources[0], key(sources[0], 0)) is None
     assert len(rendered) == 123
 
 

@@ -6,9 +6,12 @@ PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -106,6 +109,32 @@ def create_app(state: ServerState) -> MockApp:
 _NO_PARAMS: Mapping[str, str] = {}  # the path parameters of a path that has none
 
 
+async def _off_the_loop(call: Callable[[], Reply]) -> Reply:
+    """`call()` in a thread of its own, awaited. Record mode asks its upstream so: the thread
+    is not a daemon (the server's thread is, and its executor's threads would be too), so
+    Python waits for it as it exits, and an answer still coming when the server stops, past
+    its grace period, is saved all the same."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Reply] = loop.create_future()
+
+    def settle(outcome: Callable[[Any], None], value: object) -> None:
+        if not done.done():  # else the request was cut as the server stopped
+            outcome(value)
+
+    def run() -> None:
+        try:
+            reply = call()
+        except BaseException as exc:  # raised in the task that awaits it
+            handed: tuple[Callable[[Any], None], object] = (done.set_exception, exc)
+        else:
+            handed = (done.set_result, reply)
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(settle, *handed)
+
+    threading.Thread(target=run, name="pytest-llm-mock record", daemon=False).start()
+    return await done
+
+
 class _Disconnected(Exception):
     """The client left before sending its whole body."""
 
@@ -155,7 +184,13 @@ class Guarded:
                 reply = errors(state.too_large(http))
             elif state.recorder is not None:
                 # Record mode may wait seconds for an upstream: never on the event loop.
-                reply = errors(await asyncio.to_thread(self.handler, state, http, params))
+                call = partial(self.handler, state, http, params)
+                try:
+                    reply = errors(await _off_the_loop(call))
+                except asyncio.CancelledError:
+                    # The server stopped before the upstream answered: the client's connection
+                    # is cut, and the answer is saved when it comes.
+                    return
             else:
                 reply = errors(self.handler(state, http, params))
         except Exception as exc:

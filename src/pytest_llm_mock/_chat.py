@@ -232,10 +232,11 @@ def _reply(
     chunk_size = int(source.controls.get("chunk-size", 0)) or state.chunk_size
     # The same request to the same answer gets the same reply: kept, across tests.
     rendered = state.server.rendered
-    reply = rendered.get(source, http.path, http.body, chunk_size)
+    key = rendered.key(source, seed, http.path, http.body, chunk_size)
+    reply = rendered.get(source, key)
     if reply is None:
         reply = _render(http, request, source, headers, seed=seed, chunk_size=chunk_size)
-        rendered.put(source, http.path, http.body, chunk_size, reply)
+        rendered.put(source, key, reply)
     delivery = state.delivery.merged(reply.delivery)
     if reply.stream is not None and state.stream_faults:
         delivery = replace(delivery, fault=state.stream_faults.pop(0))

@@ -9,7 +9,9 @@ it would refuse a connection rather than accept one unchecked. A client given it
 
 The sync clients one server's helpers make share its keep-alive connections (`Connections`):
 a suite that makes a client in each test would otherwise open and close a connection per
-test, which costs the client more than the request it sends.
+test, which costs the client more than the request it sends. No helper client goes through a
+proxy named in the environment (`HTTP_PROXY`, `ALL_PROXY`): none could reach the test's own
+127.0.0.1.
 
 PYTEST_DONT_REWRITE: pytest would rewrite this plugin's asserts on every run.
 """
@@ -121,8 +123,12 @@ def async_openai_client(base_url: str, kwargs: dict[str, Any]) -> AsyncOpenAI:
         # openai 3.x sends through httpx2, 1.x and 2.x through httpx: use the one it uses.
         transport = import_module(DefaultAsyncHttpxClient.__mro__[1].__module__.split(".")[0])
         limits = transport.Limits(max_connections=100, max_keepalive_connections=0)
-        verify = _unused_tls_context() if _plain_http(options) else True  # True: the default
-        options["http_client"] = DefaultAsyncHttpxClient(limits=limits, verify=verify)
+        plain = _plain_http(options)
+        verify = _unused_tls_context() if plain else True  # True: the default
+        # A proxy from the environment cannot reach the test's own 127.0.0.1: none is used.
+        options["http_client"] = DefaultAsyncHttpxClient(
+            limits=limits, verify=verify, trust_env=not plain
+        )
     return AsyncOpenAI(**options)
 
 

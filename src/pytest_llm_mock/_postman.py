@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,26 +93,19 @@ def decode_collection(
 
 
 _CACHED_FILES = 32  # the files whose last load is kept, the most recently used
-_cache: dict[Path, tuple[tuple[int, int], Collection]] = {}
-
-
-@lru_cache(maxsize=_CACHED_FILES)
-def _resolved(path: str) -> Path:
-    """The file an absolute path names (its symlinks followed), worked out once: each test
-    asks for its collection."""
-    return Path(path).resolve()
+_cache: dict[str, tuple[tuple[int, int, int, int], Collection]] = {}
 
 
 def load_cached(path: str | os.PathLike[str]) -> Collection:
-    """`load_collection`, parsed once per file until its size or modification time changes.
-    Only the last load of each of the `_CACHED_FILES` most recently used files is kept."""
-    name = os.fspath(path)
-    file = _resolved(name) if os.path.isabs(name) else Path(name).resolve()
+    """`load_collection`, parsed once per file until it changes: its size, modification time,
+    or which file it is (a symlink pointed elsewhere, a file replaced by a rename). Only the last
+    load of each of the `_CACHED_FILES` most recently used paths is kept."""
+    file = os.path.abspath(path)  # no symlink resolved: each test asks, and stat follows them
     try:
-        stat = file.stat()
+        stat = os.stat(file)
     except OSError:
         return load_collection(path)
-    stamp = (stat.st_mtime_ns, stat.st_size)
+    stamp = (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
     cached = _cache.pop(file, None)  # put back last: the most recently used
     if cached is not None and cached[0] == stamp:
         collection = cached[1]

@@ -150,6 +150,11 @@ def run() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a reader that went away: exit all the same
             stream.flush()
+    main_thread = threading.main_thread()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not main_thread):
+        # Work still going on outside the server (record mode's upstream call, whose answer
+        # is saved when it comes): Python's own exit waits for it.
+        sys.exit(code)
     os._exit(code)
 
 

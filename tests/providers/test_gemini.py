@@ -536,6 +536,12 @@ def test_predict_rejects_what_vertex_rejects(standalone: LLMMockServer) -> None:
         error = answer.json()["error"]
         assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT")
         assert said in error["message"]
+    # Imagen's generate_images posts to :predict too: not embeddings, not served.
+    image = {"instances": [{"prompt": "a cat"}], "parameters": {"sampleCount": 1}}
+    answer = http.request(standalone.url, "POST", f"{VERTEX_PATH}imagen-3.0:predict", image)
+    error = answer.json()["error"]
+    assert (answer.status, error["status"]) == (404, "NOT_FOUND")
+    assert "image generation is not served" in error["message"]
 
 
 def test_count_tokens_counts_the_prompt(standalone: LLMMockServer, client: genai.Client) -> None:

@@ -50,10 +50,7 @@ _STATUS = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
-_METHODS = (
-    "generateContent, streamGenerateContent, countTokens, embedContent, batchEmbedContents, "
-    "predict (Vertex AI's text embeddings)"
-)
+_METHODS = "generateContent, streamGenerateContent, countTokens, embedContent, batchEmbedContents"
 
 
 _Answer = Callable[[Scope, str, HttpRequest, object], Reply]
@@ -74,7 +71,7 @@ def _post(state: Scope, http: HttpRequest, params: Mapping[str, str]) -> Reply:
     if answer is None:
         message = (
             f"Unknown method: POST {http.path}. pytest-llm-mock serves these methods of "
-            f".../models/{{model}}: {_METHODS}."
+            f".../models/{{model}}: {_METHODS}, and on Vertex AI predict (text embeddings)."
         )
         state.record(http, 404, miss=message)
         return Reply(404, dumps({"error": {"message": message}}))

@@ -43,6 +43,16 @@ def predict(state: Scope, model: str, http: HttpRequest, decoded: object) -> Rep
     """Vertex AI's `:predict` for text embeddings: `{"instances": [{"content": text, ...}],
     "parameters": {"outputDimensionality"}}` answered with `{"predictions": [{"embeddings":
     {"values", "statistics"}}], "metadata"}`."""
+    instances = decoded.get("instances") if isinstance(decoded, Mapping) else None
+    if isinstance(instances, list) and any(
+        isinstance(one, Mapping) and "prompt" in one and "content" not in one for one in instances
+    ):
+        message = (
+            f"Unknown method: POST {http.path}. pytest-llm-mock serves :predict for text "
+            "embeddings only (instances with content); image generation is not served."
+        )
+        state.record(http, 404, decoded, miss=message, model=model)
+        return Reply(404, dumps({"error": {"message": message}}))
     try:
         body = _object(decoded)
         parameters = body.get("parameters")
