@@ -28,7 +28,7 @@ from ._record import Forward, RecordError, Upstream
 from ._request import ChatRequest, RequestError, parse_chat_request
 from ._responses import AddedResponse
 from ._state import Reply, Scope
-from ._stream import render
+from ._stream import completion, render
 
 _NAME_SAFE = " /()[]#,.:;'!@&=+-_"  # kept as they are in x-llm-mock-example
 _NO_RETRY = (("x-should-retry", "false"),)
@@ -203,6 +203,17 @@ def failure_reply(
     )
     error = status_error(failure.status, failure.message or text)
     return Reply(failure.status, dumps(error), headers)
+
+
+def error_answer(
+    source: Example | AddedResponse, request: ChatRequest, state: Scope, seed: str, headers: Headers
+) -> Reply:
+    """The reply of an error example (or a response added with an error status), for a door
+    whose writer has no error shape of its own: an OpenAI-shaped error, which the door's
+    `errors` shapes, delivered as the test and the example say (its delay control too)."""
+    error = completion(source.answer, source.status, seed=seed, request=request)
+    delivery = state.delivery.merged(delivery_from_controls(source.controls))
+    return Reply(source.status, dumps(error), tuple(headers), None, delivery)
 
 
 def example_header(name: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from .._chat import FAIL_NEXT_TEXT, Headers, respond, tool_calls
+from .._chat import FAIL_NEXT_TEXT, Headers, error_answer, respond, tool_calls
 from .._collection import CHAT_PATH, Example, ObjectAnswer
 from .._conversion import MESSAGES_PATH, anthropic_messages, anthropic_tool_id
 from .._faults import delivery_from_controls
@@ -88,8 +88,7 @@ def _reply(
     request: ChatRequest,
 ) -> Reply:
     if source.status >= 400:
-        error = completion(source.answer, source.status, seed=seed, request=request)
-        return Reply(source.status, dumps(error), headers)
+        return error_answer(source, request, state, seed, headers)
     message = _message(source, request, seed)
     stream = None
     if request.stream:

@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from .._chat import Headers, failure_reply, respond
+from .._chat import Headers, error_answer, failure_reply, respond
 from .._collection import CHAT_PATH, Example, ObjectAnswer
 from .._conversion import MESSAGES_PATH
 from .._depth import loads
@@ -124,8 +124,7 @@ def _reply(
     request_id = _request_id(seed, http.path, http.body.decode("utf-8", "replace"))
     headers = [*answer_headers, ("x-amzn-requestid", request_id)]
     if source.status >= 400:
-        error = completion(source.answer, source.status, seed=seed, request=request)
-        return Reply(source.status, dumps(error), dedupe(headers))
+        return error_answer(source, request, scope, seed, dedupe(headers))
     size = int(source.controls.get("chunk-size", 0)) or scope.chunk_size
     key = CONVERSE_KEY if op == "converse" else INVOKE_KEY
     own = isinstance(source, Example) and source.path == key

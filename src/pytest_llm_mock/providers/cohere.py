@@ -20,7 +20,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from .._chat import Headers, respond
+from .._chat import Headers, error_answer, respond
 from .._collection import CHAT_PATH, Example, ObjectAnswer, TextAnswer
 from .._faults import delivery_from_controls
 from .._http import HttpRequest
@@ -147,8 +147,7 @@ def _reply(
     lines: bool,
 ) -> Reply:
     if source.status >= 400:
-        error = completion(source.answer, source.status, seed=seed, request=request)
-        return Reply(source.status, dumps(error), headers)
+        return error_answer(source, request, state, seed, headers)
     response = _response(source, request, seed)
     delivery = state.delivery.merged(delivery_from_controls(source.controls))
     stream = None

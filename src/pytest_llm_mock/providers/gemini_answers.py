@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
-from .._chat import FAIL_NEXT_TEXT, Headers, respond
+from .._chat import FAIL_NEXT_TEXT, Headers, error_answer, respond
 from .._collection import CHAT_PATH, Example, ObjectAnswer, TextAnswer
 from .._faults import delivery_from_controls
 from .._http import HttpRequest
@@ -106,8 +106,7 @@ def _reply(
     request: ChatRequest,
 ) -> Reply:
     if source.status >= 400:
-        error = completion(source.answer, source.status, seed=seed, request=request)
-        return Reply(source.status, dumps(error), headers)
+        return error_answer(source, request, state, seed, headers)
     response_id = digest("gemini", seed, request.model)[:24]
     answer = source.answer
     own = isinstance(source, Example) and source.path == GENERATE_KEY

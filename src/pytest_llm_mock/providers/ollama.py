@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from .._chat import Headers, respond
+from .._chat import Headers, error_answer, respond
 from .._collection import CHAT_PATH, Example
 from .._faults import delivery_from_controls
 from .._http import HttpRequest
@@ -25,7 +25,6 @@ from .._openai import dumps
 from .._request import ChatRequest, Message, RequestError, parse_chat_request
 from .._responses import AddedResponse
 from .._state import Reply, Scope
-from .._stream import completion
 from . import Door, Provider
 from .ollama_answers import (
     CHAT_KEY,
@@ -207,11 +206,9 @@ def _reply(
     request: ChatRequest,
     path: str,
 ) -> Reply:
+    if source.status >= 400:  # `ollama_errors` writes it in Ollama's shape
+        return error_answer(source, request, state, seed, headers)
     delivery = state.delivery.merged(delivery_from_controls(source.controls))
-    if source.status >= 400:
-        # The example's error body; `ollama_errors` writes it in Ollama's shape.
-        error = completion(source.answer, source.status, seed=seed, request=request)
-        return Reply(source.status, dumps(error), headers, None, delivery)
     final = chat_body(source, request, seed)
     if path == GENERATE_KEY:
         final = generate_body(final)
