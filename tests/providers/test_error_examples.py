@@ -49,7 +49,9 @@ def test_an_error_answer_waits_the_tests_latency(standalone: LLMMockServer, door
 def test_an_error_answer_waits_its_own_latency(standalone: LLMMockServer, door: str) -> None:
     path, body, headers = DOORS[door]
     standalone.add_response(
-        "The model is overloaded.", status=503, headers={"x-llm-mock-delay-ms": str(int(LATENCY * 1000))}
+        "The model is overloaded.",
+        status=503,
+        headers={"x-llm-mock-delay-ms": str(int(LATENCY * 1000))},
     )
     began = time.perf_counter()
     answer = http.request(standalone.url, "POST", path, body, headers)
